@@ -1,0 +1,114 @@
+"""Landmarks in, events out, for one person: features -> calibration -> engine.
+
+:class:`PersonAnalyzer` works frame by frame (a video being decoded, a live
+camera); :func:`analyze_track` runs the same stages over a whole cached
+track at once. Both give the same events on the same landmarks: instantaneous
+features are row-wise, temporal ones look only at the past
+(:data:`vision.features.MAX_WINDOW_S`), and the baseline is taken from the
+same calibration window.
+"""
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+
+from vision.calibration import baseline_from_table
+from vision.engine import Engine
+from vision.events import Event
+from vision.features import MAX_WINDOW_S, FeatureTable, compute_features, instant_features, temporal_features
+from vision.landmarks import FrameLandmarks, LandmarkTrack, PersonLandmarks
+from vision.rules import RuleSet
+
+
+def _concat(tables: List[FeatureTable]) -> FeatureTable:
+    names = tables[0].values.keys()
+    return FeatureTable(np.concatenate([t.timestamp_s for t in tables]),
+                        np.concatenate([t.frame_index for t in tables]),
+                        {n: np.concatenate([t.values[n] for t in tables]) for n in names})
+
+
+class PersonAnalyzer:
+    """Streaming analysis of one person.
+
+    ``baseline`` (feature -> neutral value) skips calibration, e.g. a saved
+    profile; otherwise rows are held back until the calibration window has
+    passed, then the baseline is computed and the held rows are judged.
+    """
+
+    def __init__(self, rules: RuleSet, person_id: int, image_wh: Tuple[int, int], still: bool = False,
+                 baseline: Optional[Dict[str, float]] = None,
+                 calibration_window_s: Optional[Tuple[float, float]] = None):
+        self.rules = rules
+        self.person_id = person_id
+        self.image_wh = tuple(image_wh)
+        self.window = calibration_window_s or rules.calibration_window_s
+        self.baseline = dict(baseline) if baseline is not None else None
+        self.engine = Engine(rules, person_id, self.baseline or {}, still) if baseline is not None else None
+        self._still = still
+        self._t: List[float] = []
+        self._inst: Dict[str, List[float]] = {}
+        self._pending: List[FeatureTable] = []
+        self._t_first: Optional[float] = None
+
+    def _row_features(self, frame: FrameLandmarks) -> FeatureTable:
+        person = next((p for p in frame.people if p.person_id == self.person_id), None) or PersonLandmarks(self.person_id)
+        track = LandmarkTrack.from_frames([FrameLandmarks(frame.frame_index, frame.timestamp_s, [person])],
+                                          self.person_id, self.image_wh)
+        inst = instant_features(track)
+        self._t.append(frame.timestamp_s)
+        for k, v in inst.items():
+            self._inst.setdefault(k, []).append(float(v[0]))
+        # keep the trailing window (+1 s, so a rising edge at its start is seen)
+        cut = int(np.searchsorted(np.asarray(self._t), frame.timestamp_s - MAX_WINDOW_S - 1.0, side="right"))
+        if cut > 0:
+            self._t = self._t[cut:]
+            self._inst = {k: v[cut:] for k, v in self._inst.items()}
+        t = np.asarray(self._t)
+        buf = {k: np.asarray(v) for k, v in self._inst.items()}
+        values = {k: v[-1:] for k, v in buf.items()}
+        values.update(temporal_features(buf, t, from_index=len(t) - 1))
+        return FeatureTable(np.array([frame.timestamp_s]), np.array([frame.frame_index]), values)
+
+    def _calibrated(self, t: float) -> bool:
+        w0, w1 = self.window
+        assert self._t_first is not None
+        return t > w1 and t > self._t_first + (w1 - w0)
+
+    def _start_engine(self) -> List[Event]:
+        table = _concat(self._pending)
+        self._pending = []
+        self.baseline = baseline_from_table(table, self.rules.relative_features(), self.window,
+                                            self.rules.baseline_clamp)
+        self.engine = Engine(self.rules, self.person_id, self.baseline, self._still)
+        return self.engine.feed(table)
+
+    def push(self, frame: FrameLandmarks) -> List[Event]:
+        """Add one analysed frame (in time order); returns the events that closed."""
+        row = self._row_features(frame)
+        if self._t_first is None:
+            self._t_first = frame.timestamp_s
+        if self.engine is not None:
+            return self.engine.feed(row)
+        self._pending.append(row)
+        return self._start_engine() if self._calibrated(frame.timestamp_s) else []
+
+    def finish(self) -> List[Event]:
+        """End of input: close every open event."""
+        out = self._start_engine() if self.engine is None and self._pending else []
+        if self.engine is None:
+            return out
+        return out + self.engine.finish()
+
+
+def analyze_track(track: LandmarkTrack, rules: RuleSet, still: bool = False,
+                  baseline: Optional[Dict[str, float]] = None,
+                  calibration_window_s: Optional[Tuple[float, float]] = None):
+    """Offline: the whole track at once. Returns (events, engine, feature table)."""
+    table = compute_features(track)
+    window = calibration_window_s or rules.calibration_window_s
+    if baseline is None:
+        baseline = baseline_from_table(table, rules.relative_features(), window, rules.baseline_clamp)
+    engine = Engine(rules, track.person_id, baseline, still)
+    events = engine.feed(table) + engine.finish()
+    return events, engine, table

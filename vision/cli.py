@@ -1,0 +1,155 @@
+"""Command line: ``python -m vision analyze|evaluate|features``.
+
+Every user error is one line on stderr and a non-zero exit code, never a
+traceback: 2 bad input or rules, 3 analysed only part of a damaged input,
+130 interrupted (events found so far are kept).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import List, Optional, Tuple
+
+from vision import __version__
+
+REPO_RULES = Path(__file__).resolve().parent.parent / "rules.yaml"
+DEFAULT_FPS = 10.0
+EXIT_INPUT, EXIT_PARTIAL, EXIT_INTERRUPTED = 2, 3, 130
+
+
+def _window(text: Optional[str]) -> Optional[Tuple[float, float]]:
+    if text is None:
+        return None
+    try:
+        a, b = (float(x) for x in text.split("-", 1))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--calibrate wants START-END in seconds, e.g. 0-5, got {text!r}")
+    if b <= a:
+        raise argparse.ArgumentTypeError(f"--calibrate: END must be after START, got {text!r}")
+    return a, b
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m vision", description="Conduct coach: find code-of-conduct "
+                                "moments in training-room recordings, offline.")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    a = sub.add_parser("analyze", help="analyse a video, a folder of frames or an image into a run folder")
+    a.add_argument("input", nargs="?", help="video (mp4, avi, mov, mkv, webm, gif), folder of frames, or image")
+    a.add_argument("--out", required=True, help="run folder to write (events.jsonl, events.csv, run.json, landmarks/)")
+    a.add_argument("--rules", default=str(REPO_RULES), help="rules file (default: the repo's rules.yaml)")
+    a.add_argument("--fps", type=float, default=DEFAULT_FPS,
+                   help=f"analysis rate; frames in between are skipped cheaply (default {DEFAULT_FPS:g}; "
+                        "0 = every frame; for a folder of frames: its frame rate)")
+    a.add_argument("--start", type=float, default=0.0, help="start time in seconds")
+    a.add_argument("--end", type=float, default=None, help="end time in seconds")
+    a.add_argument("--calibrate", type=_window, default=None, metavar="START-END",
+                   help="seconds of neutral posture for the baseline (default: rules.yaml calibration.window_s)")
+    a.add_argument("--from-landmarks", metavar="RUN_DIR",
+                   help="re-run features and rules on a previous run's landmark cache (no models, seconds)")
+    a.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    e = sub.add_parser("evaluate", help="score runs against labelled intervals")
+    e.add_argument("--labels", required=True, help="labels file (format of ../shared/media/labels.yaml)")
+    e.add_argument("--runs", required=True, help="folder holding run folders (searched recursively)")
+    e.add_argument("--analyze", action="store_true",
+                   help="first analyse every labelled file that has no run yet (into --runs)")
+    e.add_argument("--reanalyze", action="store_true",
+                   help="first re-run the rules on every run's landmark cache (after editing rules.yaml)")
+    e.add_argument("--rules", default=str(REPO_RULES), help="rules for --analyze/--reanalyze")
+    e.add_argument("--fps", type=float, default=DEFAULT_FPS, help="analysis rate for --analyze")
+    e.add_argument("--tolerance", type=float, default=0.25, help="seconds of slack when matching intervals")
+    e.add_argument("--json", help="also write the scores to this file")
+
+    sub.add_parser("features", help="list every feature with its unit")
+    return p
+
+
+def _slug(file: str) -> str:
+    return file.replace("/", "__").replace(" ", "_")
+
+
+def cmd_analyze(args) -> int:
+    from vision.pipeline import analyze, reanalyze
+    from vision.rules import load_rules
+
+    rules = load_rules(args.rules)
+    if args.from_landmarks:
+        res = reanalyze(args.from_landmarks, rules, args.out, calibration_window_s=args.calibrate)
+        print(f"{len(res.events)} events from cached landmarks in {res.info['reanalysis']['total_s']:.3f} s "
+              f"-> {res.out_dir}/events.jsonl")
+        return 0
+    if not args.input:
+        raise InputProblem("analyze: give an INPUT file or folder, or --from-landmarks RUN_DIR")
+    fps = None if args.fps == 0 else args.fps
+    res = analyze(args.input, args.out, rules, sample_fps=fps, start_s=args.start, end_s=args.end,
+                  progress=not args.quiet and sys.stderr.isatty(), calibration_window_s=args.calibrate)
+    for w in res.warnings:
+        print(f"warning: {args.input}: {w}", file=sys.stderr)
+    t = res.info["timings"]
+    counts = ", ".join(f"{k} x{v}" for k, v in sorted(res.info["counts"].items())) or "none"
+    print(f"{len(res.events)} events ({counts}); {t['frames_analysed']} frames in {t['total_s']:.1f} s "
+          f"-> {res.out_dir}/events.jsonl")
+    if res.status == "interrupted":
+        print("interrupted: the events found so far are in the run folder", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return EXIT_PARTIAL if res.status == "partial" else 0
+
+
+def cmd_evaluate(args) -> int:
+    from vision.evaluate import evaluate, find_runs, format_report, load_labels
+    from vision.pipeline import analyze, reanalyze
+    from vision.rules import load_rules
+
+    doc = load_labels(args.labels)
+    base = Path(args.labels).resolve().parent
+    if args.analyze or args.reanalyze:
+        rules = load_rules(args.rules)
+        runs = find_runs(args.runs)
+        for clip in doc["clips"]:
+            src = (base / clip["file"]).resolve()
+            if args.analyze and src not in runs:
+                out = Path(args.runs) / _slug(clip["file"])
+                print(f"analysing {clip['file']}", file=sys.stderr)
+                fps = None if clip.get("kind") == "image" or Path(src).is_dir() else args.fps
+                analyze(str(src), str(out), rules, sample_fps=fps, progress=False)
+            elif args.reanalyze and src in runs:
+                reanalyze(str(runs[src]), rules)
+    report = evaluate(args.labels, args.runs, args.tolerance)
+    print(format_report(report))
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
+    return 0
+
+
+def cmd_features(_args) -> int:
+    from vision.features import FEATURES
+
+    for name, (unit, doc) in FEATURES.items():
+        print(f"{name:24s} [{unit}] {doc}")
+    return 0
+
+
+class InputProblem(Exception):
+    pass
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    from vision.cache import CacheError
+    from vision.evaluate import LabelsError
+    from vision.frames import InputError
+    from vision.rules import RulesError
+
+    args = _parser().parse_args(argv)
+    handlers = {"analyze": cmd_analyze, "evaluate": cmd_evaluate, "features": cmd_features}
+    try:
+        return handlers[args.command](args)
+    except (InputError, RulesError, CacheError, LabelsError, InputProblem) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED

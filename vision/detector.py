@@ -1,0 +1,124 @@
+"""Stage 2: landmarks from MediaPipe. The only module that imports mediapipe.
+
+The default detector is MediaPipe Holistic from ``mediapipe==0.10.21``, whose
+wheel bundles every model it needs (pose_landmark_full, face_landmark with
+attention for 478 points with irises, hand_landmark_full), so it runs with no
+network. See ``../shared/notes/mediapipe-offline.md`` and the README.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from typing import Dict, Iterator, List
+
+import numpy as np
+
+from vision.landmarks import N_FACE, N_HAND, N_POSE, PersonLandmarks
+
+# MediaPipe logs through absl/glog to stderr; keep the terminal readable.
+os.environ.setdefault("GLOG_minloglevel", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+@contextlib.contextmanager
+def _quiet_native_stderr() -> Iterator[None]:
+    """MediaPipe's C++ side prints start-up chatter straight to fd 2; hide it while it starts."""
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), fd)
+            yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+
+
+def _xyz(landmark_list, n: int) -> np.ndarray:
+    if landmark_list is None:
+        return np.full((n, 3), np.nan, np.float32)
+    return np.array([(p.x, p.y, p.z) for p in landmark_list.landmark], np.float32).reshape(n, 3)
+
+
+def _visibility(landmark_list, n: int) -> np.ndarray:
+    if landmark_list is None:
+        return np.full((n,), np.nan, np.float32)
+    return np.array([p.visibility for p in landmark_list.landmark], np.float32)
+
+
+class HolisticDetector:
+    """Pose (33), face (478 with irises) and both hands (21 each) for one person.
+
+    ``still_images=True`` runs every frame independently (photos, folders of
+    unrelated frames); otherwise landmarks are tracked from frame to frame,
+    which needs strictly increasing timestamps. Use as a context manager.
+    """
+
+    def __init__(self, still_images: bool = False):
+        import mediapipe as mp  # imported here so that tests of other stages never load it
+
+        self._mp = mp
+        self.still_images = still_images
+        self._warm = False
+        with _quiet_native_stderr():
+            self._holistic = mp.solutions.holistic.Holistic(
+                static_image_mode=still_images,
+                model_complexity=1,  # the only pose model bundled in the wheel
+                smooth_landmarks=True,
+                refine_face_landmarks=True,
+                min_detection_confidence=0.5,
+                min_tracking_confidence=0.5,
+            )
+        self._last_t = -np.inf
+
+    @property
+    def model_names(self) -> Dict[str, str]:
+        return {
+            "backend": f"mediapipe {self._mp.__version__} solutions.holistic (bundled models)",
+            "pose": "pose_detection + pose_landmark_full (model_complexity=1)",
+            "face": "face_landmark_with_attention (478 points, irises)",
+            "hands": "hand_landmark_full via holistic hand re-crop",
+        }
+
+    def __enter__(self) -> "HolisticDetector":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._holistic is not None:
+            self._holistic.close()
+            self._holistic = None
+
+    def detect(self, image_bgr: np.ndarray, timestamp_s: float) -> List[PersonLandmarks]:
+        """Landmarks of the person in ``image_bgr``; an empty list if nobody is found."""
+        if not self.still_images and timestamp_s <= self._last_t:
+            raise ValueError(f"timestamps must increase: {timestamp_s} after {self._last_t}")
+        self._last_t = timestamp_s
+        rgb = image_bgr[:, :, ::-1]
+        rgb = np.ascontiguousarray(rgb)
+        rgb.flags.writeable = False
+        if self._warm:
+            res = self._holistic.process(rgb)
+        else:  # the graph's first run loads the models and logs about it
+            with _quiet_native_stderr():
+                res = self._holistic.process(rgb)
+            self._warm = True
+        if res.pose_landmarks is None and res.face_landmarks is None:
+            return []
+        return [PersonLandmarks(
+            person_id=0,
+            pose_xyz=_xyz(res.pose_landmarks, N_POSE),
+            pose_visibility=_visibility(res.pose_landmarks, N_POSE),
+            pose_world_xyz=_xyz(res.pose_world_landmarks, N_POSE),
+            face_xyz=_xyz(res.face_landmarks, N_FACE),
+            left_hand_xyz=_xyz(res.left_hand_landmarks, N_HAND),
+            right_hand_xyz=_xyz(res.right_hand_landmarks, N_HAND),
+        )]

@@ -1,0 +1,168 @@
+"""Stage 6: the temporal engine, from per-frame rule states to events.
+
+One implementation serves live and offline use: :meth:`Engine.feed` takes
+any number of new feature rows (one at a time when streaming, the whole clip
+offline) and returns the events that closed. Feeding the same rows in any
+chunking gives the same events.
+
+Per rule, a small state machine (like a tracker's debounce counter):
+
+* **idle** -> **open** when the rule's enter condition holds;
+* **open** stays open while its exit (stay) condition holds;
+* when it stops holding, the event waits ``merge_gap_s``: if the enter
+  condition comes back within the gap the same event goes on; otherwise it
+  closes at the last frame that held (inclusive);
+* a closed event shorter than ``min_duration_s`` (``end_s - start_s``) is
+  dropped, except for a still image, where durations do not apply.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, List, Optional
+
+import numpy as np
+
+from vision.events import Event
+from vision.features import REGIONS, FeatureTable
+from vision.rules import Rule, RuleSet
+
+
+@dataclass
+class _Open:
+    start_s: float
+    start_frame: int
+    last_s: float
+    last_frame: int
+    peak_value: float
+    peak_s: float
+    peak_frame: int
+    peak_row: Dict[str, float]
+    in_gap: bool = False
+
+
+class RuleTracker:
+    """Debounce, hysteresis and merging for one rule and one person."""
+
+    def __init__(self, rule: Rule, person: int, still: bool = False):
+        self.rule = rule
+        self.person = person
+        self.still = still
+        self.open: Optional[_Open] = None
+
+    def _better(self, value: float, than: float) -> bool:
+        if np.isnan(value):
+            return False
+        if np.isnan(than):
+            return True
+        return value > than if self.rule.peak_mode == "max" else value < than
+
+    def update(self, t: float, frame: int, enter: bool, stay: bool, row: Dict[str, float]) -> Optional[Event]:
+        """Advance one frame; returns an event if one closed on this frame."""
+        cur = self.open
+        if cur is None:
+            if enter:
+                v = row.get(self.rule.peak_feature, np.nan)
+                self.open = _Open(t, frame, t, frame, v, t, frame, row)
+            return None
+        holds = enter if cur.in_gap else stay
+        if holds:
+            cur.last_s, cur.last_frame, cur.in_gap = t, frame, False
+            v = row.get(self.rule.peak_feature, np.nan)
+            if self._better(v, cur.peak_value):
+                cur.peak_value, cur.peak_s, cur.peak_frame, cur.peak_row = v, t, frame, row
+            return None
+        cur.in_gap = True
+        if t - cur.last_s > self.rule.merge_gap_s:
+            return self._close()
+        return None
+
+    def finish(self) -> Optional[Event]:
+        return self._close() if self.open is not None else None
+
+    def _close(self) -> Optional[Event]:
+        cur, self.open = self.open, None
+        assert cur is not None
+        if not self.still and cur.last_s - cur.start_s < self.rule.min_duration_s:
+            return None
+        r = self.rule
+        evidence: Dict[str, object] = {k: _round(cur.peak_row.get(k, np.nan)) for k in r.evidence}
+        if r.region_from:
+            dists = {reg: cur.peak_row.get(r.region_from.format(region=reg), np.nan) for reg in REGIONS}
+            seen = {k: v for k, v in dists.items() if not np.isnan(v)}
+            if seen:
+                evidence["region"] = min(seen, key=seen.get)
+        return Event(rule=r.id, kind=r.kind, start_s=cur.start_s, end_s=cur.last_s, start_frame=cur.start_frame,
+                     end_frame=cur.last_frame, person=self.person, severity=r.severity, clause=r.clause,
+                     message_zh=r.message_zh, message_en=r.message_en,
+                     peak={"feature": r.peak_feature, "value": _round(cur.peak_value),
+                           "time_s": round(cur.peak_s, 4), "frame": cur.peak_frame},
+                     evidence=evidence)
+
+
+def _round(v: float) -> Optional[float]:
+    return None if v is None or np.isnan(v) else round(float(v), 4)
+
+
+class Engine:
+    """All enabled rules of a rule set for one person.
+
+    ``baseline`` holds the person's neutral value of each feature that rules
+    compare ``relative``-ly (see ``calibration.py``). Also measures, per rule,
+    the time during which its features were seen (``judged_s``), so desired
+    states can be reported as a share of the time they could be judged.
+    """
+
+    def __init__(self, rules: RuleSet, person: int, baseline: Dict[str, float], still: bool = False):
+        self.rules = rules.enabled
+        self.baseline = dict(baseline)
+        self.trackers = [RuleTracker(r, person, still) for r in self.rules]
+        self.judged_s = {r.id: 0.0 for r in self.rules}
+        self.active_s = {r.id: 0.0 for r in self.rules}
+        self._last_t: Optional[float] = None
+        self._dt = 0.0
+
+    def feed(self, table: FeatureTable) -> List[Event]:
+        """Process new rows (in time order, after any fed before); returns closed events."""
+        n = len(table)
+        if n == 0:
+            return []
+        masks = [r.masks(table.values, self.baseline) for r in self.rules]
+        seen = [r.condition.seen(table.values) for r in self.rules]
+        out: List[Event] = []
+        names = list(table.values)
+        for i in range(n):
+            t = float(table.timestamp_s[i])
+            if self._last_t is not None:
+                self._dt = t - self._last_t
+            self._last_t = t
+            row = None
+            for k, tracker in enumerate(self.trackers):
+                enter, stay = bool(masks[k][0][i]), bool(masks[k][1][i])
+                if seen[k][i]:
+                    self.judged_s[tracker.rule.id] += self._dt
+                if tracker.open is None and not enter:
+                    continue  # the common case: nothing to do, no row needed
+                if row is None:
+                    row = {name: float(table.values[name][i]) for name in names}
+                if tracker.open is not None and (stay if not tracker.open.in_gap else enter):
+                    self.active_s[tracker.rule.id] += self._dt
+                ev = tracker.update(t, int(table.frame_index[i]), enter, stay, row)
+                if ev is not None:
+                    out.append(ev)
+        return out
+
+    def finish(self) -> List[Event]:
+        out = [ev for tr in self.trackers if (ev := tr.finish()) is not None]
+        return sorted(out, key=lambda e: (e.start_s, e.rule))
+
+    def time_share(self) -> Dict[str, Dict[str, float]]:
+        """Per desired-state rule: seconds active, seconds judged, and their ratio."""
+        out = {}
+        for r in self.rules:
+            if r.kind != "desired":
+                continue
+            judged = self.judged_s[r.id]
+            active = self.active_s[r.id]
+            out[r.id] = {"active_s": round(active, 3), "judged_s": round(judged, 3),
+                         "share": round(active / judged, 4) if judged > 0 else None}
+        return out

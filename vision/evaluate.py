@@ -1,0 +1,201 @@
+"""Scores runs against labelled intervals (the format of ``../shared/media/labels.yaml``).
+
+Per clip and rule:
+
+* a labelled interval is a **true positive** when an event of the same rule
+  overlaps it (within ``tolerance_s``), else a **miss**; its onset error is the
+  smallest ``|event.start_s - label.start|`` over the overlapping events;
+* an event that overlaps no label of its rule is a **false positive** when the
+  clip assesses that rule (it has labelled intervals of it, or lists it under
+  ``absent``); in clips that say nothing about a rule its events are ignored,
+  as the labels' README asks;
+* within the face-touch family an event of ``gesture.face_touch`` matches a
+  label of a specific id and vice versa;
+* a still image's ``present`` ids are intervals at 0 s.
+
+Families pool their members (any member's event matches any member's label),
+which is how the naive baseline of the issue was scored.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional, Tuple
+
+import yaml
+
+from vision.events import Event, read_events
+
+FACE_TOUCH_FAMILY = ("gesture.face_touch", "gesture.nose_pick", "gesture.teeth_pick", "gesture.hair",
+                     "gesture.makeup_mirror")
+FAMILIES: Dict[str, Tuple[str, ...]] = {
+    "face-touch family": FACE_TOUCH_FAMILY,
+    "bad posture (lean back, slouch)": ("sit.lean_back", "sit.slouch"),
+}
+
+
+class LabelsError(Exception):
+    pass
+
+
+@dataclass
+class Score:
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    onset_errors: List[float] = field(default_factory=list)
+
+    @property
+    def precision(self) -> Optional[float]:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else None
+
+    @property
+    def recall(self) -> Optional[float]:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else None
+
+    @property
+    def f1(self) -> Optional[float]:
+        p, r = self.precision, self.recall
+        if p is None or r is None:
+            return None
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+    @property
+    def onset_error_s(self) -> Optional[float]:
+        if not self.onset_errors:
+            return None
+        e = sorted(self.onset_errors)
+        return e[len(e) // 2]
+
+    def to_json(self) -> Dict:
+        r = lambda v: None if v is None else round(v, 3)  # noqa: E731
+        return {"tp": self.tp, "fp": self.fp, "fn": self.fn, "precision": r(self.precision),
+                "recall": r(self.recall), "f1": r(self.f1), "median_onset_error_s": r(self.onset_error_s)}
+
+
+def _compatible(label_rule: str, event_rule: str) -> bool:
+    if label_rule == event_rule:
+        return True
+    fam = FACE_TOUCH_FAMILY
+    return label_rule in fam and event_rule in fam and "gesture.face_touch" in (label_rule, event_rule)
+
+
+def _overlaps(e: Event, start: float, end: float, tol: float) -> bool:
+    return e.start_s <= end + tol and e.end_s >= start - tol
+
+
+def load_labels(path: str | Path) -> Dict:
+    p = Path(path)
+    if not p.is_file():
+        raise LabelsError(f"{p}: labels file not found")
+    doc = yaml.safe_load(p.read_text(encoding="utf-8"))
+    if not isinstance(doc, dict) or not isinstance(doc.get("clips"), list):
+        raise LabelsError(f"{p}: expected a mapping with a 'clips' list")
+    return doc
+
+
+def _clip_intervals(clip: Dict) -> List[Tuple[str, float, float]]:
+    out = [(ev["rule"], float(ev["start"]), float(ev["end"])) for ev in clip.get("events") or []]
+    out += [(rule, 0.0, 0.0) for rule in clip.get("present") or []]
+    return out
+
+
+def score_clip(clip: Dict, events: List[Event], rules: Iterable[str], tol: float,
+               scores: Dict[str, Score], pooled: Optional[Tuple[str, ...]] = None) -> None:
+    """Add one clip's counts to ``scores`` (by rule, or under one key when ``pooled``)."""
+    rules = set(rules)
+    labels = _clip_intervals(clip)
+    absent = set(clip.get("absent") or [])
+    if pooled is not None:
+        key = pooled[0]
+        members = set(pooled) & rules
+        labels = [(key, s, e) for r, s, e in labels if r in pooled]
+        events = [e for e in events if e.rule in members]
+        absent = {key} if absent & set(pooled) else set()
+        match = lambda lr, er: True  # noqa: E731  (events were already filtered to the family)
+        rule_of = lambda e: key  # noqa: E731
+        rules = {key}
+    else:
+        labels = [x for x in labels if x[0] in rules]
+        match = _compatible
+        rule_of = lambda e: e.rule  # noqa: E731
+    matched_events = set()
+    for rule, s, e in labels:
+        hits = [i for i, ev in enumerate(events) if match(rule, ev.rule) and _overlaps(ev, s, e, tol)]
+        sc = scores.setdefault(rule, Score())
+        if hits:
+            sc.tp += 1
+            sc.onset_errors.append(min(abs(events[i].start_s - s) for i in hits))
+            matched_events.update(hits)
+        else:
+            sc.fn += 1
+    assessed = {r for r, _, _ in labels} | absent
+    for i, ev in enumerate(events):
+        r = rule_of(ev)
+        if i in matched_events or r not in rules:
+            continue
+        if r in assessed or (pooled is None and ev.rule in FACE_TOUCH_FAMILY and "gesture.face_touch" in absent):
+            scores.setdefault(r, Score()).fp += 1
+
+
+def find_runs(runs_dir: str | Path) -> Dict[Path, Path]:
+    """Resolved input path -> run folder, for every run.json under ``runs_dir``."""
+    out = {}
+    for rj in sorted(Path(runs_dir).glob("**/run.json")):
+        try:
+            meta = json.loads(rj.read_text(encoding="utf-8"))
+            out[Path(meta["input"]["path"]).resolve()] = rj.parent
+        except (json.JSONDecodeError, KeyError):
+            continue
+    return out
+
+
+def evaluate(labels_path: str | Path, runs_dir: str | Path, tolerance_s: float = 0.25) -> Dict:
+    doc = load_labels(labels_path)
+    base = Path(labels_path).resolve().parent
+    runs = find_runs(runs_dir)
+    per_rule: Dict[str, Score] = {}
+    families: Dict[str, Score] = {}
+    missing, clips_scored = [], 0
+    enabled: set = set()
+    for clip in doc["clips"]:
+        run = runs.get((base / clip["file"]).resolve())
+        if run is None:
+            missing.append(clip["file"])
+            continue
+        meta = json.loads((run / "run.json").read_text(encoding="utf-8"))
+        rules = meta.get("rules", {}).get("enabled", [])
+        enabled |= set(rules)
+        events = read_events(run / "events.jsonl") if (run / "events.jsonl").exists() else []
+        score_clip(clip, events, rules, tolerance_s, per_rule)
+        for name, members in FAMILIES.items():
+            fam_scores: Dict[str, Score] = {}
+            score_clip(clip, events, rules, tolerance_s, fam_scores, pooled=members)
+            if members[0] in fam_scores:
+                s = families.setdefault(name, Score())
+                f = fam_scores[members[0]]
+                s.tp, s.fp, s.fn = s.tp + f.tp, s.fp + f.fp, s.fn + f.fn
+                s.onset_errors += f.onset_errors
+        clips_scored += 1
+    return {
+        "labels": str(labels_path), "runs": str(runs_dir), "tolerance_s": tolerance_s,
+        "clips_scored": clips_scored, "clips_without_run": missing,
+        "rules": {k: v.to_json() for k, v in sorted(per_rule.items()) if k in enabled},
+        "families": {k: v.to_json() for k, v in families.items()},
+    }
+
+
+def format_report(report: Dict) -> str:
+    lines = [f"clips scored: {report['clips_scored']}  (labels {report['labels']}, runs {report['runs']})"]
+    if report["clips_without_run"]:
+        lines.append(f"clips with no run: {len(report['clips_without_run'])}")
+    head = f"{'rule':38s} {'TP':>4s} {'FP':>4s} {'FN':>4s} {'prec':>6s} {'recall':>6s} {'F1':>6s} {'onset_s':>8s}"
+    fmt = lambda v: "   -  " if v is None else f"{v:6.2f}"  # noqa: E731
+    for title, block in (("per rule", report["rules"]), ("families", report["families"])):
+        lines += ["", title, head]
+        for name, s in block.items():
+            onset = "     -  " if s["median_onset_error_s"] is None else f"{s['median_onset_error_s']:8.2f}"
+            lines.append(f"{name:38s} {s['tp']:4d} {s['fp']:4d} {s['fn']:4d} {fmt(s['precision'])} "
+                         f"{fmt(s['recall'])} {fmt(s['f1'])} {onset}")
+    return "\n".join(lines)

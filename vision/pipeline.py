@@ -1,0 +1,179 @@
+"""Wires the stages together for one run and writes the run folder::
+
+    OUT/events.jsonl     one event a line, flushed as each closes
+    OUT/events.csv       the same events as CSV (written at the end)
+    OUT/run.json         tool version, models, rules hash, input, timings, baseline, time shares
+    OUT/landmarks/       the landmark cache (re-run rules with --from-landmarks)
+
+An interrupted run (Ctrl-C, a damaged file) keeps every event closed so far,
+closes the ones still open at the last analysed frame, and says so in
+``run.json`` (``status``).
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Tuple
+
+from vision import __version__
+from vision.analyzer import PersonAnalyzer, analyze_track
+from vision.cache import LandmarkCacheWriter, load_meta, load_tracks
+from vision.events import Event, EventWriter, read_events, write_csv
+from vision.frames import FrameSource, SourceInfo
+from vision.landmarks import FrameLandmarks
+from vision.rules import RuleSet
+
+SUBJECT = 0  # the person the rules judge (the only one the Holistic detector finds)
+
+
+@dataclass
+class RunResult:
+    out_dir: Path
+    events: List[Event]
+    status: str
+    info: Dict = field(default_factory=dict)
+    warnings: List[str] = field(default_factory=list)
+
+
+def _progress(total: Optional[int], enabled: bool, desc: str):
+    from tqdm import tqdm
+
+    return tqdm(total=total, disable=not enabled, unit="frame", desc=desc, leave=False, dynamic_ncols=True)
+
+
+def _expected_frames(src: FrameSource) -> Optional[int]:
+    info = src.info
+    if info.kind == "image":
+        return 1
+    dur = info.duration_s if info.duration_s > 0 else None
+    if dur is None:
+        return None
+    end = min(dur, src.end_s) if src.end_s is not None else dur
+    span = max(0.0, end - src.start_s)
+    rate = src.sample_fps or info.fps
+    return max(1, int(round(span * min(rate, info.fps))))
+
+
+def _write_run_json(out: Path, payload: Dict) -> None:
+    tmp = out / "run.json.tmp"
+    tmp.write_text(json.dumps(payload, ensure_ascii=False, indent=2), encoding="utf-8")
+    os.replace(tmp, out / "run.json")
+
+
+def _rules_meta(rules: RuleSet) -> Dict:
+    return {"path": rules.path, "sha256": rules.sha256, "enabled": [r.id for r in rules.enabled]}
+
+
+def analyze(input_path: str, out_dir: str, rules: RuleSet, sample_fps: Optional[float] = None,
+            start_s: float = 0.0, end_s: Optional[float] = None, progress: bool = True,
+            calibration_window_s: Optional[Tuple[float, float]] = None,
+            detector_factory: Optional[Callable] = None) -> RunResult:
+    """Run the models over ``input_path`` and the rules over their landmarks."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    t_start = time.perf_counter()
+    src = FrameSource(input_path, sample_fps=sample_fps, start_s=start_s, end_s=end_s)
+    info: SourceInfo = src.info
+    if detector_factory is None:
+        from vision.detector import HolisticDetector as detector_factory  # noqa: N813
+    status = "complete"
+    events: List[Event] = []
+    t_models = 0.0
+    n = 0
+    with src, detector_factory(still_images=src.kind != "video") as det, \
+            EventWriter(out / "events.jsonl") as writer:
+        cache = LandmarkCacheWriter(out, (info.width, info.height),
+                                    {"source": str(input_path), "kind": info.kind, "fps": info.fps,
+                                     "sample_fps": sample_fps, "still": info.is_still})
+        analyzer = PersonAnalyzer(rules, SUBJECT, (info.width, info.height), still=info.is_still,
+                                  calibration_window_s=calibration_window_s)
+        bar = _progress(_expected_frames(src), progress, Path(input_path).name)
+        try:
+            for frame in src:
+                t0 = time.perf_counter()
+                people = det.detect(frame.image_bgr, frame.timestamp_s)
+                t_models += time.perf_counter() - t0
+                fl = FrameLandmarks(frame.index, frame.timestamp_s, people)
+                cache.append(fl)
+                for ev in analyzer.push(fl):
+                    writer.write(ev)
+                    events.append(ev)
+                n += 1
+                bar.update(1)
+        except KeyboardInterrupt:
+            status = "interrupted"
+        finally:
+            bar.close()
+            for ev in analyzer.finish():
+                writer.write(ev)
+                events.append(ev)
+            cache.close()
+    if info.warnings and status == "complete":
+        status = "partial"
+    elapsed = time.perf_counter() - t_start
+    events.sort(key=lambda e: (e.start_s, e.rule))
+    write_csv(events, out / "events.csv")
+    analysed_s = (info.duration_s if not info.is_still else 0.0)
+    payload = {
+        "tool": {"name": "conduct-coach-vision", "version": __version__, "python": platform.python_version()},
+        "status": status,
+        "models": getattr(det, "model_names", {}),
+        "rules": _rules_meta(rules),
+        "input": {**asdict(info), "start_s": start_s, "end_s": end_s, "sample_fps": sample_fps},
+        "subject": SUBJECT,
+        "baseline": analyzer.baseline,
+        "time_share": analyzer.engine.time_share() if analyzer.engine else {},
+        "counts": _counts(events),
+        "timings": {"total_s": round(elapsed, 3), "models_s": round(t_models, 3), "frames_analysed": n,
+                    "ms_per_frame": round(1000 * elapsed / max(n, 1), 2),
+                    "realtime_factor": round(analysed_s / elapsed, 3) if elapsed > 0 and analysed_s else None},
+    }
+    _write_run_json(out, payload)
+    return RunResult(out, events, status, payload, list(info.warnings))
+
+
+def _counts(events: List[Event]) -> Dict[str, int]:
+    counts: Dict[str, int] = {}
+    for e in events:
+        counts[e.rule] = counts.get(e.rule, 0) + 1
+    return counts
+
+
+def reanalyze(run_dir: str, rules: RuleSet, out_dir: Optional[str] = None,
+              calibration_window_s: Optional[Tuple[float, float]] = None) -> RunResult:
+    """Re-run features and rules on a run's landmark cache, without the models."""
+    t0 = time.perf_counter()
+    meta = load_meta(run_dir)
+    tracks = load_tracks(run_dir)
+    out = Path(out_dir or run_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    track = tracks.get(SUBJECT) or next(iter(tracks.values()))
+    events, engine, _ = analyze_track(track, rules, still=bool(meta.get("still")),
+                                      calibration_window_s=calibration_window_s)
+    events.sort(key=lambda e: (e.start_s, e.rule))
+    with EventWriter(out / "events.jsonl") as w:
+        for e in events:
+            w.write(e)
+    write_csv(events, out / "events.csv")
+    elapsed = time.perf_counter() - t0
+    prev = {}
+    run_json = Path(run_dir) / "run.json"
+    if run_json.exists():
+        prev = json.loads(run_json.read_text(encoding="utf-8"))
+    prev.update({
+        "rules": _rules_meta(rules),
+        "baseline": engine.baseline,
+        "time_share": engine.time_share(),
+        "counts": _counts(events),
+        "reanalysis": {"from": str(run_dir), "frames": len(track), "total_s": round(elapsed, 4)},
+    })
+    prev.setdefault("status", "complete")
+    _write_run_json(out, prev)
+    return RunResult(out, events, prev["status"], prev)
+
+
+__all__ = ["analyze", "reanalyze", "read_events", "RunResult"]

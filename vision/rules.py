@@ -1,0 +1,296 @@
+"""Stage 5: the rules file, checked at load, and its conditions over features.
+
+A rule's condition is a tree of comparisons (``all`` / ``any``). Each
+comparison has an *enter* threshold and an optional, looser *exit* threshold
+(hysteresis): a rule becomes active when every comparison meets its enter
+threshold and stays active while they meet their exit thresholds. A NaN
+feature meets no threshold, so no rule fires on what was not seen.
+
+Errors name the place and suggest the right key, for example::
+
+    rules.yaml: rules[2] (sit.lean_back).min_duraton_s: unknown key; did you mean 'min_duration_s'?
+"""
+from __future__ import annotations
+
+import difflib
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple, Union
+
+import numpy as np
+import yaml
+
+from vision.features import FEATURES
+
+SEVERITIES = ("info", "low", "medium", "high")
+KINDS = ("violation", "desired")
+
+
+class RulesError(Exception):
+    """The rules file is invalid; the message says where and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Comparison:
+    feature: str
+    op: str  # "above" or "below"
+    enter: float
+    exit: float
+    relative: bool = False  # compare against (value - the person's baseline)
+
+    def masks(self, values: Dict[str, np.ndarray], baseline: Dict[str, float]) -> Tuple[np.ndarray, np.ndarray]:
+        v = values[self.feature]
+        if self.relative:
+            v = v - baseline.get(self.feature, np.nan)
+        with np.errstate(invalid="ignore"):
+            if self.op == "above":
+                return v > self.enter, v > self.exit
+            return v < self.enter, v < self.exit
+
+    def features(self) -> List[str]:
+        return [self.feature]
+
+    def seen(self, values: Dict[str, np.ndarray]) -> np.ndarray:
+        return ~np.isnan(values[self.feature])
+
+
+@dataclass(frozen=True)
+class Group:
+    mode: str  # "all" or "any"
+    items: Tuple[Union["Group", Comparison], ...]
+
+    def masks(self, values, baseline) -> Tuple[np.ndarray, np.ndarray]:
+        pairs = [c.masks(values, baseline) for c in self.items]
+        combine = np.logical_and.reduce if self.mode == "all" else np.logical_or.reduce
+        return combine([p[0] for p in pairs]), combine([p[1] for p in pairs])
+
+    def features(self) -> List[str]:
+        return [f for c in self.items for f in c.features()]
+
+    def seen(self, values: Dict[str, np.ndarray]) -> np.ndarray:
+        """Where the condition could be judged: every item of ``all``, some item of ``any``."""
+        combine = np.logical_and.reduce if self.mode == "all" else np.logical_or.reduce
+        return combine([c.seen(values) for c in self.items])
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    kind: str
+    clause: str
+    severity: str
+    message_zh: str
+    message_en: str
+    condition: Group
+    min_duration_s: float
+    merge_gap_s: float
+    peak_feature: str
+    peak_mode: str  # "max" or "min"
+    evidence: Tuple[str, ...] = ()
+    region_from: Optional[str] = None  # e.g. "hand_{region}_dist": report the closest region
+    enabled: bool = True
+
+    def masks(self, values, baseline):
+        return self.condition.masks(values, baseline)
+
+
+@dataclass
+class RuleSet:
+    rules: List[Rule]
+    calibration_window_s: Tuple[float, float]
+    baseline_clamp: Dict[str, Tuple[float, float]]
+    sha256: str
+    path: str
+
+    @property
+    def enabled(self) -> List[Rule]:
+        return [r for r in self.rules if r.enabled]
+
+    def relative_features(self) -> List[str]:
+        out = []
+        for r in self.enabled:
+            for c in _comparisons(r.condition):
+                if c.relative and c.feature not in out:
+                    out.append(c.feature)
+        return out
+
+
+def _comparisons(node) -> List[Comparison]:
+    if isinstance(node, Comparison):
+        return [node]
+    return [c for item in node.items for c in _comparisons(item)]
+
+
+# --- loading ----------------------------------------------------------------
+TOP_KEYS = {"version", "calibration", "defaults", "rules"}
+CAL_KEYS = {"window_s", "clamp"}
+DEFAULT_KEYS = {"min_duration_s", "merge_gap_s", "severity"}
+RULE_KEYS = {"id", "kind", "clause", "severity", "message", "all", "any", "min_duration_s",
+             "merge_gap_s", "peak", "evidence", "region_from", "enabled", "note"}
+CMP_KEYS = {"feature", "above", "below", "exit", "relative"}
+
+
+class _Ctx:
+    def __init__(self, path: str):
+        self.path = path
+
+    def fail(self, where: str, msg: str) -> None:
+        raise RulesError(f"{self.path}: {where}: {msg}")
+
+    def keys(self, where: str, obj, allowed: set) -> None:
+        if not isinstance(obj, dict):
+            self.fail(where, f"expected a mapping, got {type(obj).__name__}")
+        for k in obj:
+            if k not in allowed:
+                hint = difflib.get_close_matches(str(k), sorted(allowed), n=1)
+                tip = f"; did you mean '{hint[0]}'?" if hint else f"; allowed keys: {', '.join(sorted(allowed))}"
+                self.fail(f"{where}.{k}", f"unknown key{tip}")
+
+    def number(self, where: str, value, positive: bool = False, non_negative: bool = False) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.fail(where, f"must be a number, got {value!r}")
+        if positive and not value > 0:
+            self.fail(where, f"must be > 0, got {value}")
+        if non_negative and value < 0:
+            self.fail(where, f"must be >= 0, got {value}")
+        return float(value)
+
+    def feature(self, where: str, name) -> str:
+        if name not in FEATURES:
+            hint = difflib.get_close_matches(str(name), sorted(FEATURES), n=1)
+            tip = f"; did you mean '{hint[0]}'?" if hint else ""
+            self.fail(where, f"unknown feature {name!r}{tip}")
+        return name
+
+
+def _parse_cmp(ctx: _Ctx, where: str, obj) -> Comparison:
+    ctx.keys(where, obj, CMP_KEYS)
+    if "feature" not in obj:
+        ctx.fail(where, "missing 'feature'")
+    feat = ctx.feature(f"{where}.feature", obj["feature"])
+    ops = [k for k in ("above", "below") if k in obj]
+    if len(ops) != 1:
+        ctx.fail(where, "give exactly one of 'above' or 'below'")
+    op = ops[0]
+    enter = ctx.number(f"{where}.{op}", obj[op])
+    exit_ = ctx.number(f"{where}.exit", obj.get("exit", enter))
+    if (op == "above" and exit_ > enter) or (op == "below" and exit_ < enter):
+        looser = "<=" if op == "above" else ">="
+        ctx.fail(f"{where}.exit", f"must be {looser} the enter threshold {enter} (hysteresis), got {exit_}")
+    relative = obj.get("relative", False)
+    if not isinstance(relative, bool):
+        ctx.fail(f"{where}.relative", f"must be true or false, got {relative!r}")
+    return Comparison(feat, op, enter, exit_, relative)
+
+
+def _parse_items(ctx: _Ctx, where: str, items) -> Tuple:
+    if not isinstance(items, list) or not items:
+        ctx.fail(where, "must be a non-empty list of comparisons")
+    out = []
+    for i, item in enumerate(items):
+        w = f"{where}[{i}]"
+        if isinstance(item, dict) and set(item) <= {"all", "any"} and len(item) == 1:
+            mode = next(iter(item))
+            out.append(Group(mode, _parse_items(ctx, f"{w}.{mode}", item[mode])))
+        else:
+            out.append(_parse_cmp(ctx, w, item))
+    return tuple(out)
+
+
+def _parse_rule(ctx: _Ctx, i: int, obj, defaults: dict) -> Rule:
+    rid = obj.get("id") if isinstance(obj, dict) else None
+    where = f"rules[{i}]" + (f" ({rid})" if rid else "")
+    ctx.keys(where, obj, RULE_KEYS)
+    for key in ("id", "clause", "message"):
+        if key not in obj:
+            ctx.fail(where, f"missing '{key}'")
+    if not isinstance(rid, str) or not rid:
+        ctx.fail(f"{where}.id", "must be a non-empty string such as 'sit.lean_back'")
+    kind = obj.get("kind", "violation")
+    if kind not in KINDS:
+        ctx.fail(f"{where}.kind", f"must be one of {', '.join(KINDS)}, got {kind!r}")
+    severity = obj.get("severity", defaults.get("severity", "medium"))
+    if severity not in SEVERITIES:
+        hint = difflib.get_close_matches(str(severity), SEVERITIES, n=1)
+        ctx.fail(f"{where}.severity", f"must be one of {', '.join(SEVERITIES)}, got {severity!r}"
+                 + (f"; did you mean '{hint[0]}'?" if hint else ""))
+    msg = obj["message"]
+    ctx.keys(f"{where}.message", msg, {"zh", "en"})
+    for lang in ("zh", "en"):
+        if not isinstance(msg.get(lang), str) or not msg[lang].strip():
+            ctx.fail(f"{where}.message.{lang}", "missing: every rule has a Chinese and an English message")
+    groups = [Group(m, _parse_items(ctx, f"{where}.{m}", obj[m])) for m in ("all", "any") if m in obj]
+    if not groups:
+        ctx.fail(where, "needs a condition: 'all' and/or 'any' with a list of comparisons")
+    condition = groups[0] if len(groups) == 1 else Group("all", tuple(groups))
+    min_d = ctx.number(f"{where}.min_duration_s", obj.get("min_duration_s", defaults.get("min_duration_s", 0.5)),
+                       non_negative=True)
+    gap = ctx.number(f"{where}.merge_gap_s", obj.get("merge_gap_s", defaults.get("merge_gap_s", 0.5)),
+                     non_negative=True)
+    peak = obj.get("peak", {})
+    ctx.keys(f"{where}.peak", peak, {"feature", "mode"})
+    first = _comparisons(condition)[0]
+    peak_feature = ctx.feature(f"{where}.peak.feature", peak.get("feature", first.feature))
+    peak_mode = peak.get("mode", "max" if first.op == "above" else "min")
+    if peak_mode not in ("max", "min"):
+        ctx.fail(f"{where}.peak.mode", f"must be 'max' or 'min', got {peak_mode!r}")
+    evidence = obj.get("evidence", [])
+    if not isinstance(evidence, list):
+        ctx.fail(f"{where}.evidence", "must be a list of feature names")
+    evidence = tuple(ctx.feature(f"{where}.evidence[{j}]", e) for j, e in enumerate(evidence))
+    region_from = obj.get("region_from")
+    if region_from is not None and "{region}" not in str(region_from):
+        ctx.fail(f"{where}.region_from", "must contain '{region}', e.g. 'hand_{region}_dist'")
+    enabled = obj.get("enabled", True)
+    if not isinstance(enabled, bool):
+        ctx.fail(f"{where}.enabled", f"must be true or false, got {enabled!r}")
+    return Rule(rid, kind, str(obj["clause"]), severity, msg["zh"].strip(), msg["en"].strip(), condition,
+                min_d, gap, peak_feature, peak_mode, evidence, region_from, enabled)
+
+
+def parse_rules(text: str, path: str = "rules.yaml") -> RuleSet:
+    ctx = _Ctx(path)
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f"line {mark.line + 1}" if mark else "top"
+        raise RulesError(f"{path}: {at}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    ctx.keys("top level", doc, TOP_KEYS)
+    if doc.get("version", 1) != 1:
+        ctx.fail("version", f"only version 1 is understood, got {doc.get('version')!r}")
+    cal = doc.get("calibration", {}) or {}
+    ctx.keys("calibration", cal, CAL_KEYS)
+    window = cal.get("window_s", [0.0, 3.0])
+    if not (isinstance(window, list) and len(window) == 2):
+        ctx.fail("calibration.window_s", f"must be [start, end] in seconds, got {window!r}")
+    w0, w1 = (ctx.number("calibration.window_s", x, non_negative=True) for x in window)
+    if w1 <= w0:
+        ctx.fail("calibration.window_s", f"end must be after start, got {window!r}")
+    clamp = {}
+    for name, rng in (cal.get("clamp") or {}).items():
+        ctx.feature(f"calibration.clamp.{name}", name)
+        if not (isinstance(rng, list) and len(rng) == 2 and rng[0] <= rng[1]):
+            ctx.fail(f"calibration.clamp.{name}", f"must be [low, high], got {rng!r}")
+        clamp[name] = (float(rng[0]), float(rng[1]))
+    defaults = doc.get("defaults", {}) or {}
+    ctx.keys("defaults", defaults, DEFAULT_KEYS)
+    raw = doc.get("rules")
+    if not isinstance(raw, list) or not raw:
+        ctx.fail("rules", "must be a non-empty list of rules")
+    rules = [_parse_rule(ctx, i, r, defaults) for i, r in enumerate(raw)]
+    seen = set()
+    for i, r in enumerate(rules):
+        if r.id in seen:
+            ctx.fail(f"rules[{i}] ({r.id}).id", "duplicate id: each rule id appears once")
+        seen.add(r.id)
+    sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return RuleSet(rules, (w0, w1), clamp, sha, path)
+
+
+def load_rules(path: str | Path) -> RuleSet:
+    p = Path(path)
+    if not p.is_file():
+        raise RulesError(f"{p}: rules file not found")
+    return parse_rules(p.read_text(encoding="utf-8"), str(p))
