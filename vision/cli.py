@@ -63,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--fps", type=float, default=DEFAULT_FPS, help="analysis rate for --analyze")
     e.add_argument("--tolerance", type=float, default=0.25, help="seconds of slack when matching intervals")
     e.add_argument("--json", help="also write the scores to this file")
+    e.add_argument("--details", action="store_true", help="list every miss and false positive")
 
     sub.add_parser("features", help="list every feature with its unit")
     return p
@@ -119,7 +120,7 @@ def cmd_evaluate(args) -> int:
             elif args.reanalyze and src in runs:
                 reanalyze(str(runs[src]), rules)
     report = evaluate(args.labels, args.runs, args.tolerance)
-    print(format_report(report))
+    print(format_report(report, args.details))
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
     return 0

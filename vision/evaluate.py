@@ -102,8 +102,12 @@ def _clip_intervals(clip: Dict) -> List[Tuple[str, float, float]]:
 
 
 def score_clip(clip: Dict, events: List[Event], rules: Iterable[str], tol: float,
-               scores: Dict[str, Score], pooled: Optional[Tuple[str, ...]] = None) -> None:
-    """Add one clip's counts to ``scores`` (by rule, or under one key when ``pooled``)."""
+               scores: Dict[str, Score], pooled: Optional[Tuple[str, ...]] = None,
+               errors: Optional[List[str]] = None) -> None:
+    """Add one clip's counts to ``scores`` (by rule, or under one key when ``pooled``).
+
+    ``errors`` collects a line per miss and false positive, for ``--details``.
+    """
     rules = set(rules)
     labels = _clip_intervals(clip)
     absent = set(clip.get("absent") or [])
@@ -130,6 +134,8 @@ def score_clip(clip: Dict, events: List[Event], rules: Iterable[str], tol: float
             matched_events.update(hits)
         else:
             sc.fn += 1
+            if errors is not None:
+                errors.append(f"{clip['file']}: MISS {rule} {s:.2f}-{e:.2f}")
     assessed = {r for r, _, _ in labels} | absent
     for i, ev in enumerate(events):
         r = rule_of(ev)
@@ -137,6 +143,9 @@ def score_clip(clip: Dict, events: List[Event], rules: Iterable[str], tol: float
             continue
         if r in assessed or (pooled is None and ev.rule in FACE_TOUCH_FAMILY and "gesture.face_touch" in absent):
             scores.setdefault(r, Score()).fp += 1
+            if errors is not None:
+                errors.append(f"{clip['file']}: FP   {ev.rule} {ev.start_s:.2f}-{ev.end_s:.2f} "
+                              f"(peak {ev.peak.get('feature')}={ev.peak.get('value')})")
 
 
 def find_runs(runs_dir: str | Path) -> Dict[Path, Path]:
@@ -157,7 +166,7 @@ def evaluate(labels_path: str | Path, runs_dir: str | Path, tolerance_s: float =
     runs = find_runs(runs_dir)
     per_rule: Dict[str, Score] = {}
     families: Dict[str, Score] = {}
-    missing, clips_scored = [], 0
+    missing, clips_scored, errors = [], 0, []
     enabled: set = set()
     for clip in doc["clips"]:
         run = runs.get((base / clip["file"]).resolve())
@@ -168,7 +177,7 @@ def evaluate(labels_path: str | Path, runs_dir: str | Path, tolerance_s: float =
         rules = meta.get("rules", {}).get("enabled", [])
         enabled |= set(rules)
         events = read_events(run / "events.jsonl") if (run / "events.jsonl").exists() else []
-        score_clip(clip, events, rules, tolerance_s, per_rule)
+        score_clip(clip, events, rules, tolerance_s, per_rule, errors=errors)
         for name, members in FAMILIES.items():
             fam_scores: Dict[str, Score] = {}
             score_clip(clip, events, rules, tolerance_s, fam_scores, pooled=members)
@@ -183,10 +192,11 @@ def evaluate(labels_path: str | Path, runs_dir: str | Path, tolerance_s: float =
         "clips_scored": clips_scored, "clips_without_run": missing,
         "rules": {k: v.to_json() for k, v in sorted(per_rule.items()) if k in enabled},
         "families": {k: v.to_json() for k, v in families.items()},
+        "errors": errors,
     }
 
 
-def format_report(report: Dict) -> str:
+def format_report(report: Dict, details: bool = False) -> str:
     lines = [f"clips scored: {report['clips_scored']}  (labels {report['labels']}, runs {report['runs']})"]
     if report["clips_without_run"]:
         lines.append(f"clips with no run: {len(report['clips_without_run'])}")
@@ -198,4 +208,6 @@ def format_report(report: Dict) -> str:
             onset = "     -  " if s["median_onset_error_s"] is None else f"{s['median_onset_error_s']:8.2f}"
             lines.append(f"{name:38s} {s['tp']:4d} {s['fp']:4d} {s['fn']:4d} {fmt(s['precision'])} "
                          f"{fmt(s['recall'])} {fmt(s['f1'])} {onset}")
+    if details:
+        lines += ["", "misses and false positives"] + report["errors"]
     return "\n".join(lines)

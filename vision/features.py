@@ -70,14 +70,15 @@ FEATURES: Dict[str, tuple] = {
     **{f"hand_{r}_dist": ("shoulder widths", f"closest hand point to the {r} region") for r in REGIONS},
     "mouth_open": ("face heights", "inner-lip gap"),
     "mouth_motion_2s": ("face heights", "std of mouth_open over the trailing 2 s (chewing, talking)"),
-    "hand_mouth_trips_10s": ("count", "hand arrivals at the mouth (< 0.35) in the trailing 10 s"),
-    "hand_mouth_time_3s": ("s", "time a hand was at the mouth (< 0.35) in the trailing 3 s"),
+    "hand_mouth_trips_10s": ("count", "hand arrivals at the mouth (< 0.12 after > 0.3) in the trailing 10 s"),
+    "hand_mouth_time_3s": ("s", "time a hand was at the mouth (< 0.12 until > 0.3) in the trailing 3 s"),
     "smile": ("mouth widths", "mouth-corner lift above the lip centre line plus widening; > 0 smiling"),
     "mouth_width": ("face widths", "mouth corner to corner over cheek to cheek"),
     "hand_y_below_chin": ("shoulder widths", "highest visible hand below the chin (+) or above it (-)"),
     "hands_in_front": ("0/1", "a hand is between the shoulders horizontally, below the chin, above the hips"),
     "hand_mouth_margin": ("shoulder widths", "how much closer the hand is to the mouth than to any other face region (> 0: the mouth is what it touches)"),
     "hand_nose_margin": ("shoulder widths", "how much closer the hand is to the nose than to any other face region"),
+    "hand_ear_margin": ("shoulder widths", "how much closer the hand is to the ear than to any other face region (the cheek aside)"),
     "call_sign": ("0/1", "a hand makes the mimed 'call' sign: thumb and little finger out, middle fingers curled (NaN: no hand seen)"),
     "upper_body_only": ("0/1", "shoulders seen but hips not (head-and-shoulders framing)"),
 }
@@ -286,7 +287,7 @@ def _hands(track: LandmarkTrack, pose: np.ndarray, scale: np.ndarray) -> Dict[st
     out["hands_in_front"] = np.where(known, in_front.astype(float), np.nan)
     out["call_sign"] = _call_sign(track)
     # The chin is not a rival of the mouth: a hand at the lips is always near the chin too.
-    for target, not_rivals in (("mouth", {"mouth", "chin"}), ("nose", {"nose"})):
+    for target, not_rivals in (("mouth", {"mouth", "chin"}), ("nose", {"nose"}), ("ear", {"ear", "cheek"})):
         others = np.stack([out[f"hand_{r}_dist"] for r in FACE_REGIONS if r not in not_rivals])
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
@@ -315,7 +316,9 @@ def _call_sign(track: LandmarkTrack) -> np.ndarray:
 #: Features computed over a trailing window, and the longest window (s).
 TEMPORAL = ("mouth_motion_2s", "hand_mouth_trips_10s", "hand_mouth_time_3s")
 MAX_WINDOW_S = 10.0
-AT_MOUTH = 0.35  # shoulder widths: a hand this close to the mouth counts as "at the mouth"
+# A trip to the mouth: the hand comes within AT_MOUTH of it after having been
+# farther than AWAY_FROM_MOUTH (hysteresis, so jitter is not a trip).
+AT_MOUTH, AWAY_FROM_MOUTH = 0.12, 0.3
 
 
 def temporal_features(values: Dict[str, np.ndarray], t: np.ndarray, from_index: int = 0) -> Dict[str, np.ndarray]:
@@ -324,7 +327,9 @@ def temporal_features(values: Dict[str, np.ndarray], t: np.ndarray, from_index: 
     Causal: each row sees only the past, so a streaming caller that holds the
     last :data:`MAX_WINDOW_S` seconds gets the offline value.
     """
-    at_mouth = values["hand_mouth_dist"] < AT_MOUTH
+    d = values["hand_mouth_dist"]
+    with np.errstate(invalid="ignore"):
+        at_mouth = g.hysteresis(d < AT_MOUTH, ~(d <= AWAY_FROM_MOUTH))
     dt = np.clip(np.diff(t, prepend=t[0]), 0.0, 0.5)
     return {
         "mouth_motion_2s": g.trailing(values["mouth_open"], t, 2.0, np.nanstd, from_index),

@@ -87,7 +87,7 @@ def analyze(input_path: str, out_dir: str, rules: RuleSet, sample_fps: Optional[
     with src, detector_factory(still_images=src.kind != "video") as det, \
             EventWriter(out / "events.jsonl") as writer:
         cache = LandmarkCacheWriter(out, (info.width, info.height),
-                                    {"source": str(input_path), "kind": info.kind, "fps": info.fps,
+                                    {"source": str(Path(input_path).resolve()), "kind": info.kind, "fps": info.fps,
                                      "sample_fps": sample_fps, "still": info.is_still})
         analyzer = PersonAnalyzer(rules, SUBJECT, (info.width, info.height), still=info.is_still,
                                   calibration_window_s=calibration_window_s)
@@ -123,7 +123,8 @@ def analyze(input_path: str, out_dir: str, rules: RuleSet, sample_fps: Optional[
         "status": status,
         "models": getattr(det, "model_names", {}),
         "rules": _rules_meta(rules),
-        "input": {**asdict(info), "start_s": start_s, "end_s": end_s, "sample_fps": sample_fps},
+        "input": {**asdict(info), "path": str(Path(input_path).resolve()), "start_s": start_s, "end_s": end_s,
+                  "sample_fps": sample_fps},
         "subject": SUBJECT,
         "baseline": analyzer.baseline,
         "time_share": analyzer.engine.time_share() if analyzer.engine else {},
