@@ -121,6 +121,10 @@ def score_clip(clip: Dict, events: List[Event], rules: Iterable[str], tol: float
         rule_of = lambda e: key  # noqa: E731
         rules = {key}
     else:
+        # A specific face-touch id with no rule of its own is scored as the general one.
+        general = "gesture.face_touch" in rules
+        labels = [(r if r in rules or not (general and r in FACE_TOUCH_FAMILY) else "gesture.face_touch", s, e)
+                  for r, s, e in labels]
         labels = [x for x in labels if x[0] in rules]
         match = _compatible
         rule_of = lambda e: e.rule  # noqa: E731

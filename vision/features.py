@@ -58,7 +58,10 @@ FEATURES: Dict[str, tuple] = {
     "body_scale": ("image heights", "shoulder-width equivalent: median of the shoulder width, face height, eye-mouth and torso estimates"),
     "profile": ("0..1", "how side-on the torso is: 1 - shoulder width / body_scale (0 front, 1 profile)"),
     "facing": ("-1..1", "which image side the person faces: + right, - left (nose ahead of the ears)"),
-    "trunk_pitch_deg": ("deg", "trunk (hip mid -> shoulder mid) from vertical in the sagittal plane: + forward, - backward; side view from the image, other views from world landmarks"),
+    "trunk_pitch_deg": ("deg", "trunk (hip mid -> shoulder mid) from vertical in the sagittal plane, + forward, - backward, seen from the side (profile > 0.6; NaN in other views)"),
+    "trunk_pitch_world_deg": ("deg", "the same angle from MediaPipe's 3-D world landmarks, for front and three-quarter views (biased forward when seated: compare it relative to the person's baseline)"),
+    "head_height": ("shoulder widths", "ears above the shoulder line, front and three-quarter views (drops when the head sinks forward)"),
+    "nose_below_ears": ("shoulder widths", "nose below the ears (grows when the head bows; pose landmarks, works on small faces)"),
     "trunk_side_deg": ("deg", "trunk from vertical in the image plane, unsigned (sideways lean in a front view)"),
     "neck_flexion_deg": ("deg", "head (shoulder mid -> ear mid) relative to the trunk, + forward/down"),
     "head_forward": ("shoulder widths", "ears ahead of the shoulders along the facing direction (side view)"),
@@ -204,7 +207,8 @@ def _posture(track: LandmarkTrack, pose: np.ndarray, scale: np.ndarray) -> Dict[
     fwd /= g.norm(fwd)[:, None]
     pitch_world = np.degrees(np.arctan2(np.sum(up * fwd, axis=1), -up[:, 1]))
     pitch_world[~w_ok] = np.nan
-    trunk_pitch = np.where(profile > 0.6, pitch_2d, pitch_world)
+    trunk_pitch = np.where(profile > 0.6, pitch_2d, np.nan)
+    pitch_world = np.where(profile > 0.6, np.nan, pitch_world)
     head = ear_any - sh
     cross = trunk[:, 0] * head[:, 1] - trunk[:, 1] * head[:, 0]
     neck = g.angle_between_deg(head, trunk) * np.sign(cross) * side_sign
@@ -219,7 +223,9 @@ def _posture(track: LandmarkTrack, pose: np.ndarray, scale: np.ndarray) -> Dict[
     upper_only = np.where(shoulders_seen, (~hips_seen).astype(float), np.nan)
     return {
         "upper_body_only": upper_only,
-        "profile": profile, "facing": facing, "trunk_pitch_deg": trunk_pitch,
+        "profile": profile, "facing": facing, "trunk_pitch_deg": trunk_pitch, "trunk_pitch_world_deg": pitch_world,
+        "head_height": np.where(profile > 0.6, np.nan, (sh[:, 1] - ear_any[:, 1]) / scale),
+        "nose_below_ears": (pose[:, NOSE, 1] - ear_any[:, 1]) / scale,
         "trunk_side_deg": np.abs(image_angle) * (1.0 - profile),
         "neck_flexion_deg": np.where(profile > 0.6, neck, np.nan),
         "head_forward": np.where(profile > 0.6, head_fwd, np.nan),
