@@ -178,9 +178,7 @@ def _body_scale(track: LandmarkTrack, pose: np.ndarray) -> np.ndarray:
         g.dist(g.mid(pose[:, L_EYE], pose[:, R_EYE]), g.mid(pose[:, MOUTH_L], pose[:, MOUTH_R])) / EYE_MOUTH_PER_SW,
         g.dist(g.mid(pose[:, L_SH], pose[:, R_SH]), g.mid(pose[:, L_HIP], pose[:, R_HIP])) / TORSO_PER_SW,
     ], axis=1)
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmedian(estimates, axis=1)
+    return g.row_nanmedian(estimates)
 
 
 def _posture(track: LandmarkTrack, pose: np.ndarray, scale: np.ndarray) -> Dict[str, np.ndarray]:

@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""Speed and memory of the pipeline, measured in one run on one clip.
+
+    python scripts/bench.py [CLIP] [--fps 10] [--repeats 3]
+
+Prints, with medians over alternating repeats (machines are noisy):
+1. the bare MediaPipe loop (decode + landmarks, nothing else) vs the full
+   ``analyze`` (landmarks + cache + features + rules + event log), and their ratio;
+2. re-analysis from the landmark cache, as a multiple of real time;
+3. peak memory (RSS) of ``analyze`` on the clip and on the clip repeated 4x,
+   each in a fresh process: flat means the video is never held in memory.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+DEFAULT_CLIP = REPO.parent / "shared" / "media" / "sitting" / "sideview_man_posture_sequence.mp4"
+
+
+def bare_loop(clip: str, fps: float) -> tuple:
+    from vision.detector import HolisticDetector
+    from vision.frames import FrameSource
+
+    t0 = time.perf_counter()
+    n = 0
+    with FrameSource(clip, sample_fps=fps) as src, HolisticDetector() as det:
+        for frame in src:
+            det.detect(frame.image_bgr, frame.timestamp_s)
+            n += 1
+    return time.perf_counter() - t0, n
+
+
+def full_analyze(clip: str, fps: float, out: str) -> tuple:
+    from vision.pipeline import analyze
+    from vision.rules import load_rules
+
+    rules = load_rules(REPO / "rules.yaml")
+    t0 = time.perf_counter()
+    res = analyze(clip, out, rules, sample_fps=fps, progress=False)
+    return time.perf_counter() - t0, res.info["timings"]["frames_analysed"]
+
+
+def reanalysis(run_dir: str, repeats: int = 5) -> float:
+    from vision.pipeline import reanalyze
+    from vision.rules import load_rules
+
+    rules = load_rules(REPO / "rules.yaml")
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        reanalyze(run_dir, rules, out_dir=run_dir + "_re")
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def repeat_video(clip: str, times: int, out: str) -> str:
+    import cv2
+
+    cap = cv2.VideoCapture(clip)
+    fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
+    frames = []
+    while True:
+        ok, f = cap.read()
+        if not ok:
+            break
+        frames.append(f)
+    h, w = frames[0].shape[:2]
+    wr = cv2.VideoWriter(out, cv2.VideoWriter_fourcc(*"MJPG"), fps, (w, h))
+    for _ in range(times):
+        for f in frames:
+            wr.write(f)
+    wr.release()
+    return out
+
+
+def peak_rss_mb(clip: str, fps: float, out: str) -> float:
+    code = ("import resource,sys; sys.path.insert(0, %r)\n"
+            "from vision.pipeline import analyze; from vision.rules import load_rules\n"
+            "analyze(%r, %r, load_rules(%r), sample_fps=%r, progress=False)\n"
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+            % (str(REPO), clip, out, str(REPO / "rules.yaml"), fps))
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(res.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("clip", nargs="?", default=str(DEFAULT_CLIP))
+    ap.add_argument("--fps", type=float, default=10.0)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--no-memory", action="store_true", help="skip the (slow) memory comparison")
+    args = ap.parse_args()
+    tmp = tempfile.mkdtemp(prefix="bench_")
+    bare, full = [], []
+    for i in range(args.repeats):  # alternate, so drift in machine load hits both alike
+        t, n_bare = bare_loop(args.clip, args.fps)
+        bare.append(t)
+        t, n_full = full_analyze(args.clip, args.fps, f"{tmp}/run{i}")
+        full.append(t)
+    assert n_bare == n_full, (n_bare, n_full)
+    mb, mf = statistics.median(bare), statistics.median(full)
+    meta = json.loads(Path(f"{tmp}/run0/run.json").read_text())
+    duration = meta["input"]["duration_s"]
+    re_s = reanalysis(f"{tmp}/run0")
+    print(f"clip: {args.clip} ({duration:.1f} s, {n_full} frames analysed at {args.fps:g} fps)")
+    print(f"bare MediaPipe loop : median {mb:.2f} s  ({1000 * mb / n_bare:.1f} ms/frame) over {args.repeats} runs")
+    print(f"full analyze        : median {mf:.2f} s  ({1000 * mf / n_full:.1f} ms/frame)")
+    print(f"ratio analyze/bare  : {mf / mb:.3f}")
+    print(f"re-analysis from cache: median {1000 * re_s:.1f} ms = {duration / re_s:.0f}x real time")
+    if not args.no_memory:
+        long_clip = repeat_video(args.clip, 4, f"{tmp}/x4.avi")
+        m1 = peak_rss_mb(args.clip, args.fps, f"{tmp}/mem1")
+        m4 = peak_rss_mb(long_clip, args.fps, f"{tmp}/mem4")
+        print(f"peak RSS analyze    : {m1:.0f} MB on the clip, {m4:.0f} MB on it repeated 4x "
+              f"(ratio {m4 / m1:.2f})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
