@@ -13,7 +13,7 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from vision.calibration import baseline_from_table
+from vision.calibration import absolute_window, baseline_from_table, first_seen_s
 from vision.engine import Engine
 from vision.events import Event
 from vision.features import MAX_WINDOW_S, FeatureTable, compute_features, instant_features, temporal_features
@@ -43,6 +43,8 @@ class PersonAnalyzer:
         self.person_id = person_id
         self.image_wh = tuple(image_wh)
         self.window = calibration_window_s or rules.calibration_window_s
+        self.anchored = calibration_window_s is None  # rules.yaml's window counts from the subject's arrival
+        self._first_seen: Optional[float] = None
         self.baseline = dict(baseline) if baseline is not None else None
         self.engine = Engine(rules, person_id, self.baseline or {}, still) if baseline is not None else None
         self._still = still
@@ -71,14 +73,17 @@ class PersonAnalyzer:
         return FeatureTable(np.array([frame.timestamp_s]), np.array([frame.frame_index]), values)
 
     def _calibrated(self, t: float) -> bool:
-        w0, w1 = self.window
+        if self.anchored and self._first_seen is None:
+            return False  # the subject has not appeared yet
+        w0, w1 = absolute_window(self.window, self.anchored, self._first_seen)
         assert self._t_first is not None
         return t > w1 and t > self._t_first + (w1 - w0)
 
     def _start_engine(self) -> List[Event]:
         table = _concat(self._pending)
         self._pending = []
-        self.baseline = baseline_from_table(table, self.rules.relative_features(), self.window,
+        window = absolute_window(self.window, self.anchored, first_seen_s(table))
+        self.baseline = baseline_from_table(table, self.rules.relative_features(), window,
                                             self.rules.baseline_clamp)
         self.engine = Engine(self.rules, self.person_id, self.baseline, self._still)
         return self.engine.feed(table)
@@ -88,6 +93,8 @@ class PersonAnalyzer:
         row = self._row_features(frame)
         if self._t_first is None:
             self._t_first = frame.timestamp_s
+        if self._first_seen is None and not np.isnan(row.values["body_scale"][0]):
+            self._first_seen = frame.timestamp_s
         if self.engine is not None:
             return self.engine.feed(row)
         self._pending.append(row)
@@ -106,7 +113,8 @@ def analyze_track(track: LandmarkTrack, rules: RuleSet, still: bool = False,
                   calibration_window_s: Optional[Tuple[float, float]] = None):
     """Offline: the whole track at once. Returns (events, engine, feature table)."""
     table = compute_features(track)
-    window = calibration_window_s or rules.calibration_window_s
+    window = absolute_window(calibration_window_s or rules.calibration_window_s, calibration_window_s is None,
+                             first_seen_s(table))
     if baseline is None:
         baseline = baseline_from_table(table, rules.relative_features(), window, rules.baseline_clamp)
     engine = Engine(rules, track.person_id, baseline, still)

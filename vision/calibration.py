@@ -3,20 +3,37 @@
 Rules that compare a feature ``relative: true`` compare ``value - baseline``,
 so "slouching" means "worse than this person's own upright", not an absolute
 angle that depends on where the camera stands. The baseline is the median of
-the feature over the calibration window (by default the first seconds of the
-clip), clamped to the range a neutral posture can have (``calibration.clamp``
+the feature over the calibration window, clamped to the range a neutral posture can have (``calibration.clamp``
 in ``rules.yaml``): a person who already slouches while being calibrated is
 still judged against a plausible upright, never against their slouch. A
 feature not seen in the window falls back to the middle of its clamp range.
+
+The window of ``rules.yaml`` counts from the first frame in which the subject
+is seen (a trainee who walks in at 5 s is calibrated on 5-8 s); an explicit
+``--calibrate START-END`` is in seconds of the input.
 """
 from __future__ import annotations
 
 import warnings
-from typing import Dict, Iterable, Tuple
+from typing import Dict, Iterable, Optional, Tuple
 
 import numpy as np
 
 from vision.features import FeatureTable
+
+
+def first_seen_s(table: FeatureTable) -> Optional[float]:
+    """Time of the first row in which the subject was seen (has a body scale)."""
+    seen = np.flatnonzero(~np.isnan(table.values["body_scale"]))
+    return float(table.timestamp_s[seen[0]]) if len(seen) else None
+
+
+def absolute_window(window_s: Tuple[float, float], anchored: bool,
+                    first_seen: Optional[float]) -> Tuple[float, float]:
+    """The calibration window in seconds of the input."""
+    if anchored and first_seen is not None:
+        return first_seen + window_s[0], first_seen + window_s[1]
+    return window_s
 
 
 def baseline_from_table(table: FeatureTable, features: Iterable[str], window_s: Tuple[float, float],
