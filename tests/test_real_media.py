@@ -139,3 +139,31 @@ def test_truncated_real_video_keeps_what_was_readable(tmp_path):
     assert res.status == "partial"
     assert any("truncated" in w for w in res.warnings)
     assert (tmp_path / "run" / "events.jsonl").exists()
+
+
+def test_interrupted_run_keeps_its_events(tmp_path):
+    """Ctrl-C in the middle of a run: exit 130, run.json says interrupted, the log and cache are on disk."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "vision", "analyze",
+                             str(MEDIA / "sitting" / "sideview_man_posture_sequence.mp4"),
+                             "--out", str(out), "--fps", "0", "--quiet"],
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while not (out / "landmarks" / "meta.json").exists() and time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(3.0)  # some frames in, far from the end (180 frames at ~60 ms)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    meta = json.loads((out / "run.json").read_text())
+    assert meta["status"] == "interrupted"
+    assert 0 < meta["timings"]["frames_analysed"] < 180
+    assert (out / "events.jsonl").exists()
+    events = read_events(out / "events.jsonl")
+    assert all(e.end_s <= 18.0 for e in events)
