@@ -94,21 +94,28 @@ def load_tracks(run_dir: str | Path) -> Dict[int, LandmarkTrack]:
     parts = [p for p in parts if not p.name.endswith(".tmp.npz")]
     if not parts:
         raise CacheError(f"{run_dir}: the landmark cache holds no frames")
-    frames: List[FrameLandmarks] = []
-    from vision.landmarks import PersonLandmarks
-
+    datas = []
     for part in parts:
         try:
             with np.load(part) as z:
-                data = {k: z[k] for k in z.files}
+                datas.append({k: z[k] for k in z.files})
         except Exception as exc:  # a damaged part: say which
             raise CacheError(f"{part}: unreadable landmark cache part ({exc})") from None
-        people_at: Dict[int, list] = {}
-        for r, (fi, pid) in enumerate(zip(data["row_frame"], data["person_id"])):
-            people_at.setdefault(int(fi), []).append(
-                PersonLandmarks(int(pid), **{n: data[n][r] for n in PERSON_ARRAYS}))
-        for i, (idx, t) in enumerate(zip(data["frame_index"], data["timestamp_s"])):
-            frames.append(FrameLandmarks(int(idx), float(t), people_at.get(i, [])))
-    ids = sorted({p.person_id for f in frames for p in f.people}) or [0]
+    offsets = np.cumsum([0] + [len(d["frame_index"]) for d in datas])
+    n = int(offsets[-1])
+    times = np.concatenate([d["timestamp_s"] for d in datas])
+    index = np.concatenate([d["frame_index"] for d in datas])
+    rows = np.concatenate([d["row_frame"] + off for d, off in zip(datas, offsets[:-1])])
+    pids = np.concatenate([d["person_id"] for d in datas])
+    ids = sorted(set(pids.tolist())) or [0]
     wh = tuple(meta["image_wh"])
-    return {pid: LandmarkTrack.from_frames(frames, pid, wh) for pid in ids}
+    tracks = {}
+    for pid in ids:
+        mine = pids == pid
+        arrays = {}
+        for name, shape in PERSON_ARRAYS.items():
+            arr = np.full((n,) + shape, np.nan, np.float32)
+            arr[rows[mine]] = np.concatenate([d[name] for d in datas])[mine]
+            arrays[name] = arr
+        tracks[pid] = LandmarkTrack(pid, wh, times, index, **arrays)
+    return tracks

@@ -43,6 +43,9 @@ FACE_REGIONS: Dict[str, List[int]] = {
     "ear": [234, 454, 93, 323, 132, 361, 127, 356],
 }
 REGIONS = list(FACE_REGIONS) + ["hair"]
+NEAR_FACE = 0.75  # shoulder widths, see _hands
+FACE_OVAL = [10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377,
+             152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109]
 # Fingertips and finger pads first; wrist and knuckles add the palm.
 HAND_POINTS = [4, 8, 12, 16, 20, 3, 7, 11, 15, 19, 0, 5, 9, 13, 17]
 
@@ -69,8 +72,9 @@ FEATURES: Dict[str, tuple] = {
     "torso_yaw_deg": ("deg", "torso turned away from the camera (world landmarks), unsigned"),
     "head_yaw_deg": ("deg", "head turned away from the camera, unsigned (face mesh, else pose)"),
     "head_pitch_deg": ("deg", "head tilted down (+) or up (-) from the face mesh"),
-    "hand_face_dist": ("shoulder widths", "closest hand point to any face or hair point"),
-    **{f"hand_{r}_dist": ("shoulder widths", f"closest hand point to the {r} region") for r in REGIONS},
+    "hand_face_dist": ("shoulder widths", "closest hand point to any face or hair point (beyond 0.75: a lower bound)"),
+    **{f"hand_{r}_dist": ("shoulder widths", f"closest hand point to the {r} region (beyond 0.75: a lower bound)")
+       for r in REGIONS},
     "mouth_open": ("face heights", "inner-lip gap"),
     "mouth_motion_2s": ("face heights", "std of mouth_open over the trailing 2 s (chewing, talking)"),
     "hand_mouth_trips_10s": ("count", "hand arrivals at the mouth (< 0.12 after > 0.3) in the trailing 10 s"),
@@ -270,11 +274,22 @@ def _hands(track: LandmarkTrack, pose: np.ndarray, scale: np.ndarray) -> Dict[st
     hands = _hand_points(track, pose)
     both = np.concatenate(hands, axis=1)
     out: Dict[str, np.ndarray] = {}
-    for name, pts in regions.items():
-        out[f"hand_{name}_dist"] = g.min_pairwise_dist(both, pts) / scale
     face = track.to_square(track.face_xyz)
-    all_face = np.concatenate([face[:, ::4], *regions.values()], axis=1)
-    out["hand_face_dist"] = g.min_pairwise_dist(both, all_face) / scale
+    # One distance matrix against every face point; regions are column ranges of it.
+    # Exact only where a hand is near the face (bounding boxes within NEAR_FACE
+    # shoulder widths); elsewhere each distance is the bounding-box gap, a lower
+    # bound that is already far beyond every rule's threshold.
+    names = list(regions)
+    sizes = [regions[n].shape[1] for n in names]
+    targets = np.concatenate([*(regions[n] for n in names), face[:, FACE_OVAL]], axis=1)
+    edges = np.cumsum([0] + sizes + [len(FACE_OVAL)])
+    near = ~(g.bbox_gap(both, targets) > NEAR_FACE * scale)
+    d = g.pairwise_dist(both[near], targets[near])
+    cols = [slice(lo, hi) for lo, hi in zip(edges[:-1], edges[1:])]
+    for name, col in zip(names + ["face"], cols[:-1] + [slice(None)]):
+        value = g.bbox_gap(both, targets[:, col])
+        value[near] = g.min_over(d, col)
+        out[f"hand_{name}_dist"] = value / scale
     chin_y = regions["chin"][:, 0, 1]
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -336,9 +351,9 @@ def temporal_features(values: Dict[str, np.ndarray], t: np.ndarray, from_index: 
         at_mouth = g.hysteresis(d < AT_MOUTH, ~(d <= AWAY_FROM_MOUTH))
     dt = np.clip(np.diff(t, prepend=t[0]), 0.0, 0.5)
     return {
-        "mouth_motion_2s": g.trailing(values["mouth_open"], t, 2.0, np.nanstd, from_index),
+        "mouth_motion_2s": g.trailing_std(values["mouth_open"], t, 2.0, from_index),
         "hand_mouth_trips_10s": g.count_entries(at_mouth, t, 10.0)[from_index:],
-        "hand_mouth_time_3s": g.trailing((at_mouth * dt).astype(float), t, 3.0, np.nansum, from_index),
+        "hand_mouth_time_3s": g.trailing_sum((at_mouth * dt).astype(float), t, 3.0, from_index),
     }
 
 

@@ -35,16 +35,28 @@ def angle_between_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
 
 
-def min_pairwise_dist(points_a: np.ndarray, points_b: np.ndarray) -> np.ndarray:
-    """Smallest distance between any point of ``a`` (T,Na,2) and any of ``b`` (T,Nb,2).
+def pairwise_dist(points_a: np.ndarray, points_b: np.ndarray) -> np.ndarray:
+    """Distances (T, Na, Nb) between the points of ``a`` (T,Na,2) and ``b`` (T,Nb,2); +inf where either is NaN."""
+    d = points_a[:, :, None, :].astype(np.float32) - points_b[:, None, :, :].astype(np.float32)
+    d2 = d[..., 0] * d[..., 0] + d[..., 1] * d[..., 1]
+    return np.sqrt(np.where(np.isnan(d2), np.inf, d2))
 
-    NaN points are ignored; NaN only where either side has no point at all.
-    """
-    d = np.linalg.norm(points_a[:, :, None, :] - points_b[:, None, :, :], axis=-1)
-    with np.errstate(all="ignore"):
-        out = np.nanmin(np.where(np.isnan(d), np.inf, d).reshape(len(d), -1), axis=1)
-    out[~np.isfinite(out)] = np.nan
-    return out
+
+def bbox_gap(points_a: np.ndarray, points_b: np.ndarray) -> np.ndarray:
+    """Per row, the gap between the bounding boxes of two point sets (T,N,2): a lower bound
+    of their smallest pairwise distance, and cheap. NaN where either set is empty."""
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        a_lo, a_hi = np.nanmin(points_a, axis=1), np.nanmax(points_a, axis=1)
+        b_lo, b_hi = np.nanmin(points_b, axis=1), np.nanmax(points_b, axis=1)
+    gap = np.maximum(0.0, np.maximum(b_lo - a_hi, a_lo - b_hi))
+    return norm(gap)
+
+
+def min_over(d: np.ndarray, columns=slice(None)) -> np.ndarray:
+    """Smallest distance per row of a :func:`pairwise_dist` result over some columns; NaN if none seen."""
+    out = d[:, :, columns].reshape(len(d), -1).min(axis=1) if len(d) else np.zeros(0)
+    return np.where(np.isfinite(out), out, np.nan)
 
 
 def row_nanmedian(a: np.ndarray) -> np.ndarray:
@@ -63,21 +75,36 @@ def row_nanmedian(a: np.ndarray) -> np.ndarray:
     return out
 
 
-def trailing(values: np.ndarray, times: np.ndarray, window_s: float, reducer, from_index: int = 0) -> np.ndarray:
-    """Apply ``reducer`` (NaN-aware, over axis 0) to the trailing ``window_s`` of each row.
-
-    Causal: row ``i`` sees rows whose time is in ``(t_i - window_s, t_i]``, so a
-    streaming caller that only has the past gets the same value. Only rows
-    from ``from_index`` on are computed and returned.
-    """
-    out = np.full(values[from_index:].shape, np.nan, dtype=np.float64)
-    starts = np.searchsorted(times, times - window_s, side="right")
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        for j, i in enumerate(range(from_index, len(values))):
-            chunk = values[starts[i]:i + 1]
-            out[j] = reducer(chunk, axis=0) if np.any(~np.isnan(chunk)) else np.nan
+def _window_sums(values: np.ndarray, times: np.ndarray, window_s: float, from_index: int):
+    """Per row, the count, sum and sum of squares of the non-NaN values in its trailing window."""
+    starts = np.searchsorted(times, times - window_s, side="right")[from_index:]
+    ends = np.arange(from_index, len(values)) + 1
+    seen = ~np.isnan(values)
+    v = np.where(seen, values, 0.0).astype(np.float64)
+    out = []
+    for arr in (seen.astype(np.float64), v, v * v):
+        c = np.concatenate([[0.0], np.cumsum(arr)])
+        out.append(c[ends] - c[starts])
     return out
+
+
+def trailing_sum(values: np.ndarray, times: np.ndarray, window_s: float, from_index: int = 0) -> np.ndarray:
+    """Sum of the non-NaN values whose time is in ``(t_i - window_s, t_i]``, for rows ``from_index`` on.
+
+    Causal, so a streaming caller that holds the past window gets the offline
+    value; rounded to 1e-9 so that summation order cannot flip a threshold.
+    NaN where the window holds no value.
+    """
+    n, s, _ = _window_sums(values, times, window_s, from_index)
+    return np.where(n > 0, np.round(s, 9), np.nan)
+
+
+def trailing_std(values: np.ndarray, times: np.ndarray, window_s: float, from_index: int = 0) -> np.ndarray:
+    """Population standard deviation over the same trailing window (NaN-aware, rounded to 1e-9)."""
+    n, s, ss = _window_sums(values, times, window_s, from_index)
+    with np.errstate(all="ignore"):
+        var = np.maximum(ss / n - (s / n) ** 2, 0.0)
+    return np.where(n > 0, np.round(np.sqrt(var), 9), np.nan)
 
 
 def hysteresis(enter: np.ndarray, leave: np.ndarray) -> np.ndarray:
