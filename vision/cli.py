@@ -41,7 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("input", nargs="?", help="video (mp4, avi, mov, mkv, webm, gif), folder of frames, or image")
     a.add_argument("--out", required=True, help="run folder to write (events.jsonl, events.csv, run.json, landmarks/)")
     a.add_argument("--rules", default=str(REPO_RULES), help="rules file (default: the repo's rules.yaml)")
-    a.add_argument("--fps", type=float, default=DEFAULT_FPS,
+    a.add_argument("--fps", type=float, default=None,
                    help=f"analysis rate; frames in between are skipped cheaply (default {DEFAULT_FPS:g}; "
                         "0 = every frame; for a folder of frames: its frame rate)")
     a.add_argument("--start", type=float, default=0.0, help="start time in seconds")
@@ -85,6 +85,8 @@ def cmd_analyze(args) -> int:
         return 0
     if not args.input:
         raise InputProblem("analyze: give an INPUT file or folder, or --from-landmarks RUN_DIR")
+    if args.fps is None:  # a folder of frames runs at its own rate unless told
+        args.fps = 0 if Path(args.input).is_dir() else DEFAULT_FPS
     fps = None if args.fps == 0 else args.fps
     res = analyze(args.input, args.out, rules, sample_fps=fps, start_s=args.start, end_s=args.end,
                   progress=not args.quiet and sys.stderr.isatty(), calibration_window_s=args.calibrate)
