@@ -9,4 +9,10 @@ Data flows one way, one module a stage:
 ``pipeline.py`` wires the stages together; ``cli.py`` is the command line.
 """
 
+import os
+
+# FFmpeg (inside OpenCV) prints its own complaints about damaged files; the
+# tool says what went wrong in one line of its own instead.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+
 __version__ = "0.1.0"

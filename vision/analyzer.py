@@ -16,7 +16,8 @@ import numpy as np
 from vision.calibration import absolute_window, baseline_from_table, first_seen_s
 from vision.engine import Engine
 from vision.events import Event
-from vision.features import MAX_WINDOW_S, FeatureTable, compute_features, instant_features, temporal_features
+from vision.features import (MAX_WINDOW_S, FeatureTable, compute_features, instant_features, mouth_state,
+                             temporal_features)
 from vision.landmarks import FrameLandmarks, LandmarkTrack, PersonLandmarks
 from vision.rules import RuleSet
 
@@ -38,8 +39,9 @@ class PersonAnalyzer:
 
     def __init__(self, rules: RuleSet, person_id: int, image_wh: Tuple[int, int], still: bool = False,
                  baseline: Optional[Dict[str, float]] = None,
-                 calibration_window_s: Optional[Tuple[float, float]] = None):
+                 calibration_window_s: Optional[Tuple[float, float]] = None, customer_side: str = "camera"):
         self.rules = rules
+        self.customer_side = customer_side
         self.person_id = person_id
         self.image_wh = tuple(image_wh)
         self.window = calibration_window_s or rules.calibration_window_s
@@ -57,7 +59,9 @@ class PersonAnalyzer:
         person = next((p for p in frame.people if p.person_id == self.person_id), None) or PersonLandmarks(self.person_id)
         track = LandmarkTrack.from_frames([FrameLandmarks(frame.frame_index, frame.timestamp_s, [person])],
                                           self.person_id, self.image_wh)
-        inst = instant_features(track)
+        inst = instant_features(track, self.customer_side)
+        previous = bool(self._inst["hand_at_mouth"][-1]) if self._inst.get("hand_at_mouth") else False
+        inst["hand_at_mouth"] = mouth_state(inst["hand_mouth_dist"], previous).astype(float)  # carried state
         self._t.append(frame.timestamp_s)
         for k, v in inst.items():
             self._inst.setdefault(k, []).append(float(v[0]))
@@ -110,9 +114,9 @@ class PersonAnalyzer:
 
 def analyze_track(track: LandmarkTrack, rules: RuleSet, still: bool = False,
                   baseline: Optional[Dict[str, float]] = None,
-                  calibration_window_s: Optional[Tuple[float, float]] = None):
+                  calibration_window_s: Optional[Tuple[float, float]] = None, customer_side: str = "camera"):
     """Offline: the whole track at once. Returns (events, engine, feature table)."""
-    table = compute_features(track)
+    table = compute_features(track, customer_side)
     window = absolute_window(calibration_window_s or rules.calibration_window_s, calibration_window_s is None,
                              first_seen_s(table))
     if baseline is None:

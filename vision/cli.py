@@ -31,11 +31,18 @@ def _window(text: Optional[str]) -> Optional[Tuple[float, float]]:
     return a, b
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line, like every other error."""
+
+    def error(self, message: str):  # noqa: D102
+        self.exit(EXIT_INPUT, f"error: {self.prog}: {message} (see --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m vision", description="Conduct coach: find code-of-conduct "
+    p = _Parser(prog="python -m vision", description="Conduct coach: find code-of-conduct "
                                 "moments in training-room recordings, offline.")
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = p.add_subparsers(dest="command", required=True)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     a = sub.add_parser("analyze", help="analyse a video, a folder of frames or an image into a run folder")
     a.add_argument("input", nargs="?", help="video (mp4, avi, mov, mkv, webm, gif), folder of frames, or image")

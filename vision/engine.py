@@ -27,6 +27,10 @@ from vision.features import REGIONS, FeatureTable
 from vision.rules import Rule, RuleSet
 
 
+#: Slack when comparing durations and gaps: timestamps are floats (0.1 * 3 != 0.3).
+EPS_S = 1e-6
+
+
 @dataclass
 class _Open:
     start_s: float
@@ -72,7 +76,7 @@ class RuleTracker:
                 cur.peak_value, cur.peak_s, cur.peak_frame, cur.peak_row = v, t, frame, row
             return None
         cur.in_gap = True
-        if t - cur.last_s > self.rule.merge_gap_s:
+        if t - cur.last_s > self.rule.merge_gap_s + EPS_S:
             return self._close()
         return None
 
@@ -82,7 +86,7 @@ class RuleTracker:
     def _close(self) -> Optional[Event]:
         cur, self.open = self.open, None
         assert cur is not None
-        if not self.still and cur.last_s - cur.start_s < self.rule.min_duration_s:
+        if not self.still and cur.last_s - cur.start_s < self.rule.min_duration_s - EPS_S:
             return None
         r = self.rule
         evidence: Dict[str, object] = {k: _round(cur.peak_row.get(k, np.nan)) for k in r.evidence}

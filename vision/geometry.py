@@ -107,16 +107,6 @@ def trailing_std(values: np.ndarray, times: np.ndarray, window_s: float, from_in
     return np.where(n > 0, np.round(np.sqrt(var), 9), np.nan)
 
 
-def hysteresis(enter: np.ndarray, leave: np.ndarray) -> np.ndarray:
-    """A boolean state that switches on where ``enter`` and off where ``leave`` (causal)."""
-    out = np.zeros(len(enter), dtype=bool)
-    state = False
-    for i in range(len(enter)):
-        state = bool(enter[i]) if not state else not bool(leave[i])
-        out[i] = state
-    return out
-
-
 def count_entries(inside: np.ndarray, times: np.ndarray, window_s: float) -> np.ndarray:
     """How many times a boolean signal switched on within the trailing window."""
     on = inside.astype(bool)

@@ -73,10 +73,10 @@ def analyze(input_path: str, out_dir: str, rules: RuleSet, sample_fps: Optional[
             calibration_window_s: Optional[Tuple[float, float]] = None,
             detector_factory: Optional[Callable] = None) -> RunResult:
     """Run the models over ``input_path`` and the rules over their landmarks."""
+    t_start = time.perf_counter()
+    src = FrameSource(input_path, sample_fps=sample_fps, start_s=start_s, end_s=end_s)  # checks the input first
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    t_start = time.perf_counter()
-    src = FrameSource(input_path, sample_fps=sample_fps, start_s=start_s, end_s=end_s)
     info: SourceInfo = src.info
     if detector_factory is None:
         from vision.detector import HolisticDetector as detector_factory  # noqa: N813

@@ -271,9 +271,12 @@ def parse_rules(text: str, path: str = "rules.yaml") -> RuleSet:
     clamp = {}
     for name, rng in (cal.get("clamp") or {}).items():
         ctx.feature(f"calibration.clamp.{name}", name)
-        if not (isinstance(rng, list) and len(rng) == 2 and rng[0] <= rng[1]):
+        if not (isinstance(rng, list) and len(rng) == 2):
             ctx.fail(f"calibration.clamp.{name}", f"must be [low, high], got {rng!r}")
-        clamp[name] = (float(rng[0]), float(rng[1]))
+        lo, hi = (ctx.number(f"calibration.clamp.{name}", x) for x in rng)
+        if lo > hi:
+            ctx.fail(f"calibration.clamp.{name}", f"low must not exceed high, got {rng!r}")
+        clamp[name] = (lo, hi)
     defaults = doc.get("defaults", {}) or {}
     ctx.keys("defaults", defaults, DEFAULT_KEYS)
     raw = doc.get("rules")

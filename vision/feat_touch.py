@@ -1,0 +1,169 @@
+"""Hand-to-face features: which face region a hand is at, and how close.
+
+Face regions come from the face mesh where it was seen, else from the pose's
+own face points; hand points from the hand model where it saw the hand, else
+from the pose's wrist, index, pinky and thumb. So a face touch is still seen
+when the hand and face models drop out, which they do exactly then. Units and
+meanings are in :data:`TOUCH_FEATURES`.
+"""
+from __future__ import annotations
+
+import warnings
+from typing import Dict, List
+
+import numpy as np
+
+from vision import geometry as g
+from vision.landmarks import LandmarkTrack
+from vision.skeleton import (L_EAR, L_EYE, L_HAND_POSE, L_HIP, L_SH, MOUTH_L, MOUTH_R, NOSE, R_EAR, R_EYE,
+                             R_HAND_POSE, R_HIP, R_SH)
+
+# Face-mesh regions (canonical 468/478-point topology).
+FACE_REGIONS: Dict[str, List[int]] = {
+    "nose": [1, 2, 4, 5, 19, 94, 98, 327, 195, 129, 358],
+    "mouth": [0, 13, 14, 17, 37, 267, 61, 291, 84, 314, 78, 308],
+    "eyes": [33, 133, 159, 145, 362, 263, 386, 374, 468, 473],
+    "chin": [152, 148, 377, 176, 400, 199, 175],
+    "cheek": [50, 280, 205, 425, 187, 411, 123, 352],
+    "forehead": [10, 67, 297, 109, 338, 151, 108, 337, 69, 299],
+    "ear": [234, 454, 93, 323, 132, 361, 127, 356],
+}
+REGIONS = list(FACE_REGIONS) + ["hair"]
+NEAR_FACE = 0.75  # shoulder widths, see touch_features
+FACE_OVAL = [10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377,
+             152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109]
+# Fingertips and finger pads first; wrist and knuckles add the palm.
+HAND_POINTS = [4, 8, 12, 16, 20, 3, 7, 11, 15, 19, 0, 5, 9, 13, 17]
+
+
+TOUCH_FEATURES: Dict[str, tuple] = {
+    "hand_face_dist": ("shoulder widths", "closest hand point to any face or hair point (beyond 0.75: a lower bound)"),
+    **{f"hand_{r}_dist": ("shoulder widths", f"closest hand point to the {r} region (beyond 0.75: a lower bound)")
+       for r in REGIONS},
+    "hand_mouth_margin": ("shoulder widths", "how much closer the hand is to the mouth than to any other face region (> 0: the mouth is what it touches)"),
+    "hand_nose_margin": ("shoulder widths", "how much closer the hand is to the nose than to any other face region"),
+    "hand_ear_margin": ("shoulder widths", "how much closer the hand is to the ear than to any other face region (the cheek aside)"),
+    "hand_eyes_margin": ("shoulder widths", "how much closer the hand is to the eyes than to any other face region"),
+    "fingertip_mouth_dist": ("shoulder widths", "thumb or index fingertip to the lips (hand model only: NaN when it lost the hand)"),
+    "hand_y_below_chin": ("shoulder widths", "highest visible hand below the chin (+) or above it (-)"),
+    "hands_in_front": ("0/1", "a hand is between the shoulders horizontally, below the chin, above the hips (NaN: no hand seen)"),
+    "call_sign": ("0/1", "a hand makes the mimed 'call' sign: thumb and little finger out, middle fingers curled (NaN: no hand seen)"),
+}
+
+def face_region_points(track: LandmarkTrack, pose: np.ndarray) -> Dict[str, np.ndarray]:
+    """Region -> (T, N, 2) points; from the face mesh where seen, else from the pose."""
+    face = track.to_square(track.face_xyz)
+    has_mesh = ~np.isnan(face[:, 1, 0])
+    eyes = g.mid(pose[:, L_EYE], pose[:, R_EYE])
+    mouth = g.mid(pose[:, MOUTH_L], pose[:, MOUTH_R])
+    up = eyes - mouth  # eye-to-mouth vector, pointing up the face
+    fallback = {
+        "nose": pose[:, [NOSE]],
+        "mouth": pose[:, [MOUTH_L, MOUTH_R]],
+        "eyes": pose[:, [1, 2, 3, 4, 5, 6]],
+        "chin": (mouth - 0.9 * up)[:, None],
+        "cheek": np.stack([g.mid(pose[:, NOSE], pose[:, L_EAR]), g.mid(pose[:, NOSE], pose[:, R_EAR])], 1),
+        "forehead": (eyes + 1.0 * up)[:, None],
+        "ear": pose[:, [L_EAR, R_EAR]],
+    }
+    out = {}
+    for name, idx in FACE_REGIONS.items():
+        mesh = face[:, idx]
+        fb = fallback[name]
+        n = max(mesh.shape[1], fb.shape[1])
+        fb = np.concatenate([fb, np.repeat(fb[:, -1:], n - fb.shape[1], 1)], 1)
+        out[name] = np.where(has_mesh[:, None, None], mesh, fb)
+    # Hair: above the forehead, from the crown down to the temples.
+    top_mesh = face[:, 10] + 0.35 * (face[:, 10] - face[:, 152])
+    temple_l = face[:, 54] + 0.25 * (face[:, 10] - face[:, 152])
+    temple_r = face[:, 284] + 0.25 * (face[:, 10] - face[:, 152])
+    top_fb = eyes + 2.2 * up
+    hair_mesh = np.stack([top_mesh, temple_l, temple_r, g.mid(top_mesh, temple_l), g.mid(top_mesh, temple_r)], 1)
+    side_l, side_r = pose[:, L_EAR] + 1.3 * up, pose[:, R_EAR] + 1.3 * up
+    hair_fb = np.stack([top_fb, side_l, side_r, g.mid(top_fb, side_l), g.mid(top_fb, side_r)], 1)
+    out["hair"] = np.where(has_mesh[:, None, None], hair_mesh, hair_fb)
+    return out
+
+
+def hand_points(track: LandmarkTrack, pose: np.ndarray) -> List[np.ndarray]:
+    """Per hand, (T, 15, 2) points: the hand model where it saw the hand, else the pose's hand points."""
+    out = []
+    for hand_xyz, pose_idx in ((track.left_hand_xyz, L_HAND_POSE), (track.right_hand_xyz, R_HAND_POSE)):
+        mesh = track.to_square(hand_xyz)[:, HAND_POINTS]
+        fb = pose[:, pose_idx]
+        fb = np.concatenate([fb, np.repeat(fb[:, -1:], len(HAND_POINTS) - len(pose_idx), 1)], 1)
+        has = ~np.isnan(mesh[:, 0, 0])
+        out.append(np.where(has[:, None, None], mesh, fb))
+    return out
+
+
+def touch_features(track: LandmarkTrack, pose: np.ndarray, scale: np.ndarray) -> Dict[str, np.ndarray]:
+    regions = face_region_points(track, pose)
+    hands = hand_points(track, pose)
+    both = np.concatenate(hands, axis=1)
+    out: Dict[str, np.ndarray] = {}
+    face = track.to_square(track.face_xyz)
+    # One distance matrix against every face point; regions are column ranges of it.
+    # Exact only where a hand is near the face (bounding boxes within NEAR_FACE
+    # shoulder widths); elsewhere each distance is the bounding-box gap, a lower
+    # bound that is already far beyond every rule's threshold.
+    names = list(regions)
+    sizes = [regions[n].shape[1] for n in names]
+    targets = np.concatenate([*(regions[n] for n in names), face[:, FACE_OVAL]], axis=1)
+    edges = np.cumsum([0] + sizes + [len(FACE_OVAL)])
+    near = ~(g.bbox_gap(both, targets) > NEAR_FACE * scale)
+    d = g.pairwise_dist(both[near], targets[near])
+    cols = [slice(lo, hi) for lo, hi in zip(edges[:-1], edges[1:])]
+    for name, col in zip(names + ["face"], cols[:-1] + [slice(None)]):
+        value = g.bbox_gap(both, targets[:, col])
+        value[near] = g.min_over(d, col)
+        out[f"hand_{name}_dist"] = value / scale
+    chin_y = regions["chin"][:, 0, 1]
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        top_y = np.nanmin(both[..., 1], axis=1)
+        out["hand_y_below_chin"] = (top_y - chin_y) / scale
+        l_sh, r_sh = pose[:, L_SH], pose[:, R_SH]
+        lo, hi = np.fmin(l_sh[:, 0], r_sh[:, 0]), np.fmax(l_sh[:, 0], r_sh[:, 0])
+        hip_y = g.mid(pose[:, L_HIP], pose[:, R_HIP])[:, 1]
+        in_front = np.zeros(len(pose), dtype=bool)
+        for h in hands:
+            hc = np.nanmean(h, axis=1)
+            in_front |= (hc[:, 0] > lo) & (hc[:, 0] < hi) & (hc[:, 1] > chin_y) & ~(hc[:, 1] > hip_y)
+    known = ~np.isnan(chin_y) & ~np.isnan(lo) & np.any(~np.isnan(both[:, :, 0]), axis=1)
+    out["hands_in_front"] = np.where(known, in_front.astype(float), np.nan)
+    out["call_sign"] = _call_sign(track)
+    out["fingertip_mouth_dist"] = _fingertip_mouth(track, face) / scale
+    # The chin is not a rival of the mouth: a hand at the lips is always near the chin too.
+    for target, not_rivals in (("mouth", {"mouth", "chin"}), ("nose", {"nose"}), ("ear", {"ear", "cheek"}),
+                               ("eyes", {"eyes"})):
+        others = np.stack([out[f"hand_{r}_dist"] for r in FACE_REGIONS if r not in not_rivals])
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            out[f"hand_{target}_margin"] = np.nanmin(others, axis=0) - out[f"hand_{target}_dist"]
+    return out
+
+
+def _finger_extended(hand: np.ndarray, tip: int, pip: int) -> np.ndarray:
+    """A finger is out when its tip is farther from the wrist than its middle joint by 20 %."""
+    return g.dist(hand[:, tip], hand[:, 0]) > 1.2 * g.dist(hand[:, pip], hand[:, 0])
+
+
+def _call_sign(track: LandmarkTrack) -> np.ndarray:
+    out = np.full(len(track), np.nan)
+    for xyz in (track.left_hand_xyz, track.right_hand_xyz):
+        h = track.to_square(xyz)
+        seen = ~np.isnan(h[:, 0, 0])
+        thumb_out = g.dist(h[:, 4], h[:, 17]) > 1.2 * g.dist(h[:, 2], h[:, 17])
+        pinky = _finger_extended(h, 20, 18)
+        curled = ~_finger_extended(h, 12, 10) & ~_finger_extended(h, 16, 14)
+        y = (thumb_out & pinky & curled).astype(float)
+        out = np.where(seen, np.fmax(np.nan_to_num(out, nan=0.0), y), out)
+    return out
+
+
+def _fingertip_mouth(track: LandmarkTrack, face: np.ndarray) -> np.ndarray:
+    lips = face[:, [13, 14, 78, 308, 0, 17]]
+    tips = np.concatenate([track.to_square(track.left_hand_xyz)[:, [4, 8]],
+                           track.to_square(track.right_hand_xyz)[:, [4, 8]]], axis=1)
+    return g.min_over(g.pairwise_dist(tips, lips))
