@@ -26,7 +26,7 @@ from vision.skeleton import L_EYE, L_HIP, L_SH, MOUTH_L, MOUTH_R, R_EYE, R_HIP, 
 
 
 def main() -> int:
-    runs = sorted(p.parent for p in Path(sys.argv[1]).glob("*/landmarks/meta.json"))
+    runs = sorted(p.parent.parent for p in Path(sys.argv[1]).glob("*/landmarks/meta.json"))
     rows = []
     warnings.simplefilter("ignore", RuntimeWarning)
     for run in runs:
