@@ -27,9 +27,9 @@ L_HIP, R_HIP, L_KNEE, R_KNEE, L_ANKLE, R_ANKLE = 23, 24, 25, 26, 27, 28
 # Typical proportions in a frontal view, in shoulder widths, measured on
 # ../shared/media (scripts/measure_proportions.py): used to estimate the body
 # scale from whatever is visible.
-FACE_HEIGHT_PER_SW = 0.60  # face-mesh 10 -> 152
+FACE_HEIGHT_PER_SW = 0.61  # face-mesh 10 -> 152
 EYE_MOUTH_PER_SW = 0.23  # pose eyes mid -> mouth mid
-TORSO_PER_SW = 1.50  # shoulder mid -> hip mid
+TORSO_PER_SW = 1.36  # shoulder mid -> hip mid
 
 
 def pose_points(track: LandmarkTrack) -> np.ndarray:
