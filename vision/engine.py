@@ -90,6 +90,8 @@ class RuleTracker:
             return None
         r = self.rule
         evidence: Dict[str, object] = {k: _round(cur.peak_row.get(k, np.nan)) for k in r.evidence}
+        if r.experimental:
+            evidence["experimental"] = True
         if r.region_from:
             dists = {reg: cur.peak_row.get(r.region_from.format(region=reg), np.nan) for reg in REGIONS}
             seen = {k: v for k, v in dists.items() if not np.isnan(v)}
@@ -122,6 +124,8 @@ class Engine:
         self.trackers = [RuleTracker(r, person, still) for r in self.rules]
         self.judged_s = {r.id: 0.0 for r in self.rules}
         self.active_s = {r.id: 0.0 for r in self.rules}
+        self.wrong_view_s = {r.id: 0.0 for r in self.rules}
+        self.wrong_view_frames = {r.id: 0 for r in self.rules}
         self._last_t: Optional[float] = None
         self._dt = 0.0
 
@@ -130,8 +134,12 @@ class Engine:
         n = len(table)
         if n == 0:
             return []
-        masks = [r.masks(table.values, self.baseline) for r in self.rules]
+        views = [r.view_ok(table.values) for r in self.rules]
+        masks = [(enter & ok, stay & ok) for r, ok in zip(self.rules, views)
+                 for enter, stay in [r.masks(table.values, self.baseline)]]
         seen = [r.condition.seen(table.values) for r in self.rules]
+        scale = table.values.get("body_scale")
+        person = ~np.isnan(scale) if scale is not None else np.ones(n, bool)
         out: List[Event] = []
         names = list(table.values)
         for i in range(n):
@@ -142,7 +150,11 @@ class Engine:
             row = None
             for k, tracker in enumerate(self.trackers):
                 enter, stay = bool(masks[k][0][i]), bool(masks[k][1][i])
-                if seen[k][i]:
+                if not views[k][i]:
+                    if person[i]:
+                        self.wrong_view_s[tracker.rule.id] += self._dt
+                        self.wrong_view_frames[tracker.rule.id] += 1
+                elif seen[k][i]:
                     self.judged_s[tracker.rule.id] += self._dt
                 if tracker.open is None and not enter:
                     continue  # the common case: nothing to do, no row needed
@@ -158,6 +170,19 @@ class Engine:
     def finish(self) -> List[Event]:
         out = [ev for tr in self.trackers if (ev := tr.finish()) is not None]
         return sorted(out, key=lambda e: (e.start_s, e.rule))
+
+    def not_judged(self) -> Dict[str, Dict[str, object]]:
+        """Rules that could not be judged for part of the input because of the camera view.
+
+        In seconds and analysed frames (a still image is one frame, no seconds).
+        """
+        out = {}
+        for r in self.rules:
+            if self.wrong_view_frames[r.id]:
+                out[r.id] = {"wrong_view_s": round(self.wrong_view_s[r.id], 3),
+                             "wrong_view_frames": self.wrong_view_frames[r.id], "valid_views": list(r.views),
+                             "note": f"not judged from this camera view; valid views: {', '.join(r.views)}"}
+        return out
 
     def time_share(self) -> Dict[str, Dict[str, float]]:
         """Per desired-state rule: seconds active, seconds judged, and their ratio."""

@@ -11,7 +11,10 @@ Per clip and rule:
   as the labels' README asks;
 * within the face-touch family an event of ``gesture.face_touch`` matches a
   label of a specific id and vice versa;
-* a still image's ``present`` ids are intervals at 0 s.
+* a still image's ``present`` ids are intervals at 0 s;
+* a label missed where the run reported that the rule cannot be judged from
+  the camera view (``run.json`` ``not_judged``) counts as *not judged* (NJ),
+  not as a miss.
 
 Families pool their members (any member's event matches any member's label),
 which is how the naive baseline of the issue was scored.
@@ -44,6 +47,7 @@ class Score:
     tp: int = 0
     fp: int = 0
     fn: int = 0
+    not_judged: int = 0  # labels missed where the run said the rule cannot be judged from this camera view
     onset_errors: List[float] = field(default_factory=list)
 
     @property
@@ -70,7 +74,8 @@ class Score:
 
     def to_json(self) -> Dict:
         r = lambda v: None if v is None else round(v, 3)  # noqa: E731
-        return {"tp": self.tp, "fp": self.fp, "fn": self.fn, "precision": r(self.precision),
+        return {"tp": self.tp, "fp": self.fp, "fn": self.fn, "not_judged": self.not_judged,
+                "precision": r(self.precision),
                 "recall": r(self.recall), "f1": r(self.f1), "median_onset_error_s": r(self.onset_error_s)}
 
 
@@ -103,7 +108,7 @@ def _clip_intervals(clip: Dict) -> List[Tuple[str, float, float]]:
 
 def score_clip(clip: Dict, events: List[Event], rules: Iterable[str], tol: float,
                scores: Dict[str, Score], pooled: Optional[Tuple[str, ...]] = None,
-               errors: Optional[List[str]] = None) -> None:
+               errors: Optional[List[str]] = None, wrong_view: Iterable[str] = ()) -> None:
     """Add one clip's counts to ``scores`` (by rule, or under one key when ``pooled``).
 
     ``errors`` collects a line per miss and false positive, for ``--details``.
@@ -136,6 +141,10 @@ def score_clip(clip: Dict, events: List[Event], rules: Iterable[str], tol: float
             sc.tp += 1
             sc.onset_errors.append(min(abs(events[i].start_s - s) for i in hits))
             matched_events.update(hits)
+        elif rule in wrong_view:
+            sc.not_judged += 1
+            if errors is not None:
+                errors.append(f"{clip['file']}: NOT JUDGED (camera view) {rule} {s:.2f}-{e:.2f}")
         else:
             sc.fn += 1
             if errors is not None:
@@ -181,7 +190,8 @@ def evaluate(labels_path: str | Path, runs_dir: str | Path, tolerance_s: float =
         rules = meta.get("rules", {}).get("enabled", [])
         enabled |= set(rules)
         events = read_events(run / "events.jsonl") if (run / "events.jsonl").exists() else []
-        score_clip(clip, events, rules, tolerance_s, per_rule, errors=errors)
+        score_clip(clip, events, rules, tolerance_s, per_rule, errors=errors,
+                   wrong_view=set(meta.get("not_judged", {})))
         for name, members in FAMILIES.items():
             fam_scores: Dict[str, Score] = {}
             score_clip(clip, events, rules, tolerance_s, fam_scores, pooled=members)
@@ -204,13 +214,14 @@ def format_report(report: Dict, details: bool = False) -> str:
     lines = [f"clips scored: {report['clips_scored']}  (labels {report['labels']}, runs {report['runs']})"]
     if report["clips_without_run"]:
         lines.append(f"clips with no run: {len(report['clips_without_run'])}")
-    head = f"{'rule':38s} {'TP':>4s} {'FP':>4s} {'FN':>4s} {'prec':>6s} {'recall':>6s} {'F1':>6s} {'onset_s':>8s}"
+    head = (f"{'rule':38s} {'TP':>4s} {'FP':>4s} {'FN':>4s} {'NJ':>4s} {'prec':>6s} {'recall':>6s} {'F1':>6s} "
+            f"{'onset_s':>8s}")
     fmt = lambda v: "   -  " if v is None else f"{v:6.2f}"  # noqa: E731
     for title, block in (("per rule", report["rules"]), ("families", report["families"])):
         lines += ["", title, head]
         for name, s in block.items():
             onset = "     -  " if s["median_onset_error_s"] is None else f"{s['median_onset_error_s']:8.2f}"
-            lines.append(f"{name:38s} {s['tp']:4d} {s['fp']:4d} {s['fn']:4d} {fmt(s['precision'])} "
+            lines.append(f"{name:38s} {s['tp']:4d} {s['fp']:4d} {s['fn']:4d} {s['not_judged']:4d} {fmt(s['precision'])} "
                          f"{fmt(s['recall'])} {fmt(s['f1'])} {onset}")
     if details:
         lines += ["", "misses and false positives"] + report["errors"]

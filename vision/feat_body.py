@@ -34,7 +34,7 @@ BODY_FEATURES: Dict[str, tuple] = {
     "thigh_incline_deg": ("deg", "hip -> knee from vertical in the image (about 90 seated in a side view)"),
     "thigh_ratio": ("torso lengths", "hip-to-knee length in the image over shoulder-to-hip length (short when a seated thigh points at the camera)"),
     "knee_angle_deg": ("deg", "hip-knee-ankle angle (180 straight)"),
-    "standing": ("0/1", "the posture decision: 1 standing, 0 sitting, NaN when the legs do not say"),
+    "standing_now": ("0/1", "the legs in this frame say: 1 standing, 0 sitting, NaN when they do not say"),
     "hip_x": ("image heights", "hip centre across the image, from the left edge (for sway)"),
     "feet_apart": ("hip widths", "ankle to ankle over hip to hip, front and three-quarter views"),
     "wrists_apart": ("shoulder widths", "wrist to wrist"),
@@ -101,8 +101,8 @@ def legs_and_arms(pose: np.ndarray, scale: np.ndarray, profile: np.ndarray) -> D
     ratio = g.row_nanmedian(np.stack(thigh_len, 1)) / torso
     knee = g.row_nanmedian(np.stack(knee_ang, 1))
     with np.errstate(invalid="ignore"):
-        sitting = (incline > 50) | (ratio < 0.45) | (knee < 120)
-        standing = (incline < 25) & (ratio > 0.65) & ~(knee < 150)
+        sitting = (incline > 50) | (ratio < 0.4) | (knee < 120)
+        standing = (incline < 25) & (ratio > 0.5) & ~(knee < 150)
     decision = np.where(standing, 1.0, np.where(sitting, 0.0, np.nan))
     front = profile < 0.5
     hip_w = g.dist(pose[:, L_HIP], pose[:, R_HIP])
@@ -118,7 +118,7 @@ def legs_and_arms(pose: np.ndarray, scale: np.ndarray, profile: np.ndarray) -> D
         crossed = (l_side < -0.05) & (r_side > 0.05) & (height > 0.2) & (height < 1.1)
     crossed_known = ~np.isnan(l_side) & ~np.isnan(r_side) & ~np.isnan(height) & front
     return {
-        "thigh_incline_deg": incline, "thigh_ratio": ratio, "knee_angle_deg": knee, "standing": decision,
+        "thigh_incline_deg": incline, "thigh_ratio": ratio, "knee_angle_deg": knee, "standing_now": decision,
         "hip_x": hip[:, 0], "feet_apart": feet,
         "wrists_apart": g.dist(pose[:, L_WR], pose[:, R_WR]) / scale, "hands_height": height,
         "arms_crossed": np.where(crossed_known, crossed.astype(float), np.nan),

@@ -34,6 +34,8 @@ MAX_WINDOW_S = 10.0
 # farther than AWAY_FROM_MOUTH (hysteresis, so jitter is not a trip; a frame
 # where the hand is not seen keeps the state).
 AT_MOUTH, AWAY_FROM_MOUTH = 0.12, 0.3
+#: The sitting/standing decision holds this long when the legs leave the view.
+POSTURE_HOLD_S = 5.0
 
 TEMPORAL_FEATURES: Dict[str, tuple] = {
     "hand_at_mouth": ("0/1", "a hand is at the mouth: came within 0.12, not yet farther than 0.3 (state)"),
@@ -41,6 +43,8 @@ TEMPORAL_FEATURES: Dict[str, tuple] = {
     "hand_mouth_trips_10s": ("count", "hand arrivals at the mouth in the trailing 10 s"),
     "hand_mouth_time_3s": ("s", "time a hand was at the mouth in the trailing 3 s"),
     "hip_sway_2s": ("shoulder widths", "std of the hip centre across the image over the trailing 2 s"),
+    "standing": ("0/1", "the posture decision: the last standing_now seen in the trailing 5 s (1 standing, 0 sitting, "
+                 "NaN unknown); sit.* rules apply unless standing, stand.* rules only when standing"),
 }
 
 #: name -> (unit, description), for every feature.
@@ -106,6 +110,7 @@ def temporal_features(values: Dict[str, np.ndarray], t: np.ndarray, from_index: 
         "hand_mouth_trips_10s": g.count_entries(on, t, 10.0)[from_index:],
         "hand_mouth_time_3s": g.trailing_sum(on * dt, t, 3.0, from_index),
         "hip_sway_2s": g.trailing_std(values["hip_x"], t, 2.0, from_index) / values["body_scale"][from_index:],
+        "standing": g.trailing_last(values["standing_now"], t, POSTURE_HOLD_S, from_index),
     }
 
 

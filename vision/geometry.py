@@ -107,6 +107,16 @@ def trailing_std(values: np.ndarray, times: np.ndarray, window_s: float, from_in
     return np.where(n > 0, np.round(np.sqrt(var), 9), np.nan)
 
 
+def trailing_last(values: np.ndarray, times: np.ndarray, window_s: float, from_index: int = 0) -> np.ndarray:
+    """The most recent non-NaN value within the trailing window (causal forward fill); NaN if none."""
+    idx = np.where(~np.isnan(values), np.arange(len(values)), -1)
+    last = np.maximum.accumulate(idx) if len(idx) else idx
+    out = np.where(last >= 0, values[np.maximum(last, 0)], np.nan)
+    stale = (last < 0) | (times - times[np.maximum(last, 0)] > window_s)
+    out[stale] = np.nan
+    return out[from_index:]
+
+
 def count_entries(inside: np.ndarray, times: np.ndarray, window_s: float) -> np.ndarray:
     """How many times a boolean signal switched on within the trailing window."""
     on = inside.astype(bool)

@@ -24,6 +24,9 @@ import yaml
 from vision.features import FEATURES
 
 SEVERITIES = ("info", "low", "medium", "high")
+#: Camera views, told apart by the ``profile`` feature (how side-on the torso is).
+VIEWS = ("front", "three-quarter", "side")
+VIEW_EDGES = (0.35, 0.65)  # profile below the first: front; above the second: side
 KINDS = ("violation", "desired")
 
 
@@ -38,6 +41,7 @@ class Comparison:
     enter: float
     exit: float
     relative: bool = False  # compare against (value - the person's baseline)
+    missing_passes: bool = False  # `missing: pass`: a NaN value meets the threshold (for gates such as "not standing")
 
     def masks(self, values: Dict[str, np.ndarray], baseline: Dict[str, float]) -> Tuple[np.ndarray, np.ndarray]:
         v = values[self.feature]
@@ -45,14 +49,20 @@ class Comparison:
             v = v - baseline.get(self.feature, np.nan)
         with np.errstate(invalid="ignore"):
             if self.op == "above":
-                return v > self.enter, v > self.exit
-            return v < self.enter, v < self.exit
+                enter, stay = v > self.enter, v > self.exit
+            else:
+                enter, stay = v < self.enter, v < self.exit
+        if self.missing_passes:
+            unseen = np.isnan(v)
+            enter, stay = enter | unseen, stay | unseen
+        return enter, stay
 
     def features(self) -> List[str]:
         return [self.feature]
 
     def seen(self, values: Dict[str, np.ndarray]) -> np.ndarray:
-        return ~np.isnan(values[self.feature])
+        v = values[self.feature]
+        return np.ones(v.shape, bool) if self.missing_passes else ~np.isnan(v)
 
 
 @dataclass(frozen=True)
@@ -90,9 +100,25 @@ class Rule:
     evidence: Tuple[str, ...] = ()
     region_from: Optional[str] = None  # e.g. "hand_{region}_dist": report the closest region
     enabled: bool = True
+    views: Tuple[str, ...] = VIEWS
+    experimental: bool = False
 
     def masks(self, values, baseline):
         return self.condition.masks(values, baseline)
+
+    def view_ok(self, values: Dict[str, np.ndarray]) -> np.ndarray:
+        """Rows whose camera view this rule may be judged from (an unknown view does not block)."""
+        profile = values.get("profile")
+        if profile is None or len(self.views) == len(VIEWS):
+            return np.ones(len(next(iter(values.values()))), bool)
+        return view_allowed(profile, self.views)
+
+
+def view_allowed(profile: np.ndarray, views: Tuple[str, ...]) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        which = np.where(profile < VIEW_EDGES[0], 0, np.where(profile <= VIEW_EDGES[1], 1, 2))
+    ok = np.isin(which, [VIEWS.index(v) for v in views])
+    return ok | np.isnan(profile)
 
 
 @dataclass
@@ -127,8 +153,8 @@ TOP_KEYS = {"version", "calibration", "defaults", "rules"}
 CAL_KEYS = {"window_s", "clamp"}
 DEFAULT_KEYS = {"min_duration_s", "merge_gap_s", "severity"}
 RULE_KEYS = {"id", "kind", "clause", "severity", "message", "all", "any", "min_duration_s",
-             "merge_gap_s", "peak", "evidence", "region_from", "enabled", "note"}
-CMP_KEYS = {"feature", "above", "below", "exit", "relative"}
+             "merge_gap_s", "peak", "evidence", "region_from", "enabled", "note", "views", "experimental"}
+CMP_KEYS = {"feature", "above", "below", "exit", "relative", "missing"}
 
 
 class _Ctx:
@@ -181,7 +207,10 @@ def _parse_cmp(ctx: _Ctx, where: str, obj) -> Comparison:
     relative = obj.get("relative", False)
     if not isinstance(relative, bool):
         ctx.fail(f"{where}.relative", f"must be true or false, got {relative!r}")
-    return Comparison(feat, op, enter, exit_, relative)
+    missing = obj.get("missing", "fail")
+    if missing not in ("fail", "pass"):
+        ctx.fail(f"{where}.missing", f"must be 'fail' (default: not seen never fires) or 'pass', got {missing!r}")
+    return Comparison(feat, op, enter, exit_, relative, missing == "pass")
 
 
 def _parse_items(ctx: _Ctx, where: str, items) -> Tuple:
@@ -245,8 +274,20 @@ def _parse_rule(ctx: _Ctx, i: int, obj, defaults: dict) -> Rule:
     enabled = obj.get("enabled", True)
     if not isinstance(enabled, bool):
         ctx.fail(f"{where}.enabled", f"must be true or false, got {enabled!r}")
+    experimental = obj.get("experimental", False)
+    if not isinstance(experimental, bool):
+        ctx.fail(f"{where}.experimental", f"must be true or false, got {experimental!r}")
+    views = obj.get("views", list(VIEWS))
+    if not isinstance(views, list) or not views:
+        ctx.fail(f"{where}.views", f"must be a list of views ({', '.join(VIEWS)}), got {views!r}")
+    for j, v in enumerate(views):
+        if v not in VIEWS:
+            hint = difflib.get_close_matches(str(v), VIEWS, n=1)
+            ctx.fail(f"{where}.views[{j}]", f"unknown view {v!r}" + (f"; did you mean '{hint[0]}'?" if hint
+                                                                       else f"; one of {', '.join(VIEWS)}"))
     return Rule(rid, kind, str(obj["clause"]), severity, msg["zh"].strip(), msg["en"].strip(), condition,
-                min_d, gap, peak_feature, peak_mode, evidence, region_from, enabled)
+                min_d, gap, peak_feature, peak_mode, evidence, region_from, enabled, tuple(views),
+                experimental)
 
 
 def parse_rules(text: str, path: str = "rules.yaml") -> RuleSet:
