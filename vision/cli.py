@@ -1,4 +1,4 @@
-"""Command line: ``python -m vision analyze|evaluate|features``.
+"""Command line: ``python -m vision analyze|evaluate|features|render|clips|report``.
 
 Every user error is one line on stderr and a non-zero exit code, never a
 traceback: 2 bad input or rules, 3 analysed only part of a damaged input,
@@ -74,6 +74,16 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("features", help="list every feature with its unit")
     return p
+
+
+def _all_handlers(parser: argparse.ArgumentParser) -> dict:
+    """The sub-commands of this module plus the review outputs' (render, clips, report)."""
+    from vision import outputs_cli
+
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    handlers = {"analyze": cmd_analyze, "evaluate": cmd_evaluate, "features": cmd_features}
+    handlers.update(outputs_cli.register(sub))
+    return handlers
 
 
 def _slug(file: str) -> str:
@@ -153,11 +163,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     from vision.frames import InputError
     from vision.rules import RulesError
 
-    args = _parser().parse_args(argv)
-    handlers = {"analyze": cmd_analyze, "evaluate": cmd_evaluate, "features": cmd_features}
+    from vision.outputs_cli import USER_ERRORS
+
+    parser = _parser()
+    handlers = _all_handlers(parser)
+    args = parser.parse_args(argv)
     try:
         return handlers[args.command](args)
-    except (InputError, RulesError, CacheError, LabelsError, InputProblem) as exc:
+    except (InputError, RulesError, CacheError, LabelsError, InputProblem, *USER_ERRORS) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:

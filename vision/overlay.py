@@ -22,12 +22,14 @@ import cv2
 import numpy as np
 
 from vision.events import Event
-from vision.features import REGIONS
+from vision.feat_touch import REGIONS
 from vision.run_folder import HAND_CONNECTIONS, POSE_CONNECTIONS, FramePoints
 from vision.text import TextPainter
 from vision.video_out import even_size
 
 MIN_VIDEO_H, MAX_VIDEO_H = 360, 720
+#: A narrow (portrait) video gets dark bars at its sides so the banner text fits.
+MIN_FRAME_W = 480
 SEVERITY_RGB = {"high": (226, 59, 59), "medium": (240, 146, 36), "low": (236, 201, 50), "info": (70, 180, 100)}
 DESIRED_RGB = (70, 180, 100)
 PANEL_BGR = (32, 28, 26)
@@ -45,10 +47,14 @@ def bgr(rgb: Sequence[int]) -> Tuple[int, int, int]:
 # --- layout -----------------------------------------------------------------
 @dataclass(frozen=True)
 class Layout:
-    """Sizes of an output frame: the video area scaled by ``scale``, the panel below it."""
+    """Sizes of an output frame: the video area scaled by ``scale``, the panel below it.
+
+    The frame is at least :data:`MIN_FRAME_W` wide; a narrower video is centred.
+    """
 
     scale: float
     video_wh: Tuple[int, int]
+    frame_w: int
     panel_h: int
     font_px: int
     line_h: int
@@ -57,7 +63,11 @@ class Layout:
 
     @property
     def frame_wh(self) -> Tuple[int, int]:
-        return self.video_wh[0], self.video_wh[1] + self.panel_h
+        return self.frame_w, self.video_wh[1] + self.panel_h
+
+    @property
+    def video_x(self) -> int:
+        return (self.frame_w - self.video_wh[0]) // 2
 
 
 def make_layout(src_wh: Tuple[int, int], lines: int, height: Optional[int] = None) -> Layout:
@@ -66,12 +76,12 @@ def make_layout(src_wh: Tuple[int, int], lines: int, height: Optional[int] = Non
     target = height or min(max(h, MIN_VIDEO_H), MAX_VIDEO_H)
     scale = target / h
     vw, vh = even_size(int(round(w * scale)), int(round(h * scale)))
-    font = int(np.clip(round(vh / 24), 13, 24))
+    font = int(np.clip(round(min(vh / 24, max(vw, MIN_FRAME_W) / 26)), 13, 24))
     line_h = int(round(font * 1.45))
     strip_h = max(8, font // 2 + 4)
     panel = 6 + lines * line_h + 4 + max(strip_h, line_h) + 6
     panel += panel % 2
-    return Layout(vw / w, (vw, vh), panel, font, line_h, lines, strip_h)
+    return Layout(vw / w, (vw, vh), max(vw, MIN_FRAME_W), panel, font, line_h, lines, strip_h)
 
 
 # --- the subject, drawn lightly -----------------------------------------------
@@ -130,7 +140,7 @@ def focus_of(e: Event) -> Focus:
     if feature.startswith(("trunk", "profile", "shoulder", "torso")):
         return Focus(trunk=True)
     if feature.startswith(("head", "neck")):
-        return Focus("forehead")
+        return Focus("forehead", trunk=True)
     return Focus()
 
 
@@ -172,14 +182,19 @@ def draw_focus(video: np.ndarray, pts: Optional[FramePoints], focus: Focus, scal
                 cv2.circle(video, (int(cx), int(cy)), int(r) + radius // 2, colour, thick, cv2.LINE_AA)
     if focus.trunk:
         pose = pts.pose_xy
-        sh, hip = np.nanmean(pose[[11, 12]], 0), np.nanmean(pose[[23, 24]], 0)
-        if not (np.isnan(sh[0]) or np.isnan(hip[0])):
+        sh, hip = _mean_seen(pose[[11, 12]]), _mean_seen(pose[[23, 24]])
+        if sh is not None and hip is not None:
             a, b = _pt(hip, scale), _pt(sh, scale)
             length = int(np.hypot(b[0] - a[0], b[1] - a[1]))
             cv2.line(video, a, (a[0], a[1] - length), (200, 200, 200), 1, cv2.LINE_AA)
             cv2.line(video, a, b, colour, thick + 1, cv2.LINE_AA)
     if strong:
         cv2.rectangle(video, (1, 1), (video.shape[1] - 2, video.shape[0] - 2), colour, 3)
+
+
+def _mean_seen(points: np.ndarray) -> Optional[np.ndarray]:
+    seen = points[~np.isnan(points[:, 0])]
+    return seen.mean(0) if len(seen) else None
 
 
 # --- timeline strip -------------------------------------------------------------------
@@ -228,7 +243,7 @@ class Panel:
         self.layout = layout
         self.painter = painter
         self._cache: Dict[tuple, np.ndarray] = {}
-        w = layout.video_wh[0]
+        w = layout.frame_w
         self.label_w = painter.text_size("0000.0 s", layout.font_px - 2)[0] + 10
         self.strip_xy = (8, layout.panel_h - 6 - (max(layout.strip_h, layout.line_h) + layout.strip_h) // 2)
         self.strip_wh = (max(8, w - 16 - self.label_w), layout.strip_h)
@@ -239,18 +254,17 @@ class Panel:
         if hit is not None:
             return hit
         L = self.layout
-        img = np.full((L.panel_h, L.video_wh[0], 3), PANEL_BGR, np.uint8)
+        img = np.full((L.panel_h, L.frame_w, 3), PANEL_BGR, np.uint8)
         for k, (text, chip, muted) in enumerate(lines[:L.lines]):
             y = 6 + k * L.line_h
-            x = 8
             size = L.font_px - (2 if muted else 0)
+            c = (L.font_px * 2) // 3  # every line is indented past the colour chip's place
             if chip is not None:
-                c = (L.font_px * 2) // 3
                 top = y + (L.line_h - c) // 2
-                cv2.rectangle(img, (x, top), (x + c, top + c), bgr(chip), -1)
-                x += c + 8
+                cv2.rectangle(img, (8, top), (8 + c, top + c), bgr(chip), -1)
+            x = 8 + c + 8
             self.painter.draw(img, text, (x, y + (L.line_h - int(size * 1.3)) // 2), size,
-                              MUTED_RGB if muted else (255, 255, 255), max_width=L.video_wh[0] - x - 8)
+                              MUTED_RGB if muted else (255, 255, 255), max_width=L.frame_w - x - 8)
         if len(self._cache) > 256:
             self._cache.clear()
         self._cache[lines] = img
@@ -262,7 +276,7 @@ class Panel:
             strip.draw(img, self.strip_xy, frame)
         L = self.layout
         label = f"{time_s:.1f} s"
-        x = L.video_wh[0] - 8 - self.painter.text_size(label, L.font_px - 2)[0]
+        x = L.frame_w - 8 - self.painter.text_size(label, L.font_px - 2)[0]
         y = self.strip_xy[1] + self.layout.strip_h // 2 - int((L.font_px - 2) * 1.3) // 2
         self.painter.draw(img, label, (x, y), L.font_px - 2, MUTED_RGB)
         return img
@@ -281,5 +295,14 @@ def banner_lines(active: List[Event], n_lines: int) -> List[tuple]:
     return lines
 
 
-def compose(video: np.ndarray, panel: np.ndarray) -> np.ndarray:
-    return np.concatenate([video, panel], axis=0)
+def compose(video: np.ndarray, panel: np.ndarray, layout: Layout) -> np.ndarray:
+    """The output frame: the video centred above the panel."""
+    w, h = layout.frame_wh
+    if video.shape[1] == w:
+        return np.concatenate([video, panel], axis=0)
+    out = np.empty((h, w, 3), np.uint8)
+    out[:video.shape[0]] = PANEL_BGR
+    x = layout.video_x
+    out[:video.shape[0], x:x + video.shape[1]] = video
+    out[video.shape[0]:] = panel
+    return out

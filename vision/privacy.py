@@ -12,7 +12,9 @@ landmarks (or, without a face mesh, the pose's face points 0-10). Modes:
 * ``off``: blur nothing.
 
 When the subject's landmarks are unknown on a frame, no box is the
-subject's, so with two or more faces all of them are blurred.
+subject's, so with two or more faces all of them are blurred. The detector
+misses a face now and then (a head tilted back, motion blur): a blurred box
+stays blurred for ``hold_frames`` more frames unless a detection overlaps it.
 """
 from __future__ import annotations
 
@@ -29,6 +31,9 @@ MODES = ("auto", "others", "off")
 MATCH_GROW = 0.25
 #: Blurred boxes are grown by this share (hair and the jaw line).
 BLUR_GROW = 0.2
+#: Seconds a blurred face stays blurred after the detector last found it.
+HOLD_S = 0.5
+DETECT_MAX_W = 960
 
 
 def subject_points(points: Optional[FramePoints]) -> np.ndarray:
@@ -83,30 +88,58 @@ def pixelate(image_bgr: np.ndarray, xyxy: np.ndarray) -> None:
         image_bgr[y0:y1, x0:x1] = cv2.GaussianBlur(mosaic, (k, k), 0)
 
 
+def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Intersection over union of every box in ``a`` (N, 4) with every box in ``b`` (M, 4)."""
+    a, b = a.reshape(-1, 4)[:, None], b.reshape(-1, 4)[None]
+    iw = np.clip(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0, None)
+    ih = np.clip(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0, None)
+    inter = iw * ih
+    area = lambda x: (x[..., 2] - x[..., 0]) * (x[..., 3] - x[..., 1])  # noqa: E731
+    return inter / np.maximum(area(a) + area(b) - inter, 1e-6)
+
+
 class FaceBlurrer:
     """Finds and blurs the faces to hide on each frame. A no-op (no model loaded) when mode is ``off``."""
 
-    def __init__(self, mode: str = "auto", detector_factory: Optional[Callable] = None):
+    def __init__(self, mode: str = "auto", detector_factory: Optional[Callable] = None, hold_frames: int = 0):
         if mode not in MODES:
             raise ValueError(f"privacy mode must be one of {MODES}, got {mode!r}")
         self.mode = mode
+        self.hold_frames = hold_frames
         self.blurred = 0  # faces blurred so far
+        self._held: List[tuple] = []  # (box, last frame it was hidden on)
         self._det = None
         if mode != "off":
             if detector_factory is None:
                 from vision.detector import FaceBoxDetector as detector_factory  # noqa: N813
             self._det = detector_factory()
 
-    def apply(self, image_bgr: np.ndarray, points: Optional[FramePoints]) -> int:
+    def apply(self, image_bgr: np.ndarray, points: Optional[FramePoints], frame: int = 0) -> int:
         """Blur the faces to hide in ``image_bgr`` (source pixels) in place; returns how many."""
         if self._det is None:
             return 0
-        xyxy, _score = self._det.detect(image_bgr)
-        hide = boxes_to_blur(len(xyxy), subject_box(xyxy, subject_points(points)), self.mode)
-        if hide:
-            pixelate(image_bgr, xyxy[hide])
-        self.blurred += len(hide)
-        return len(hide)
+        xyxy = self._detect(image_bgr)
+        subject = subject_box(xyxy, subject_points(points))
+        hide = xyxy[boxes_to_blur(len(xyxy), subject, self.mode)]
+        held = [(b, f) for b, f in self._held if 0 < frame - f <= self.hold_frames]
+        if held and len(xyxy):  # a held box that a detection now covers is judged afresh
+            held = [(b, f) for b, f in held if iou(b, xyxy).max() < 0.3]
+        self._held = [(b, frame) for b in hide] + held
+        boxes = np.concatenate([hide] + [b[None] for b, _ in held]) if held else hide
+        if len(boxes):
+            pixelate(image_bgr, boxes)
+        self.blurred += len(boxes)
+        return len(boxes)
+
+    def _detect(self, image_bgr: np.ndarray) -> np.ndarray:
+        """Face boxes in source pixels, found on a copy at most :data:`DETECT_MAX_W` wide (the model sees 192 px)."""
+        w = image_bgr.shape[1]
+        if w <= DETECT_MAX_W:
+            return self._det.detect(image_bgr)[0]
+        f = DETECT_MAX_W / w
+        small = cv2.resize(image_bgr, (DETECT_MAX_W, max(1, int(round(image_bgr.shape[0] * f)))),
+                           interpolation=cv2.INTER_AREA)
+        return self._det.detect(small)[0] / f
 
     def close(self) -> None:
         if self._det is not None:

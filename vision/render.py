@@ -19,11 +19,11 @@ import numpy as np
 from vision.events import Event
 from vision.overlay import (Panel, TimelineStrip, banner_lines, compose, draw_focus, draw_subject, event_rgb,
                             focus_of, make_layout)
-from vision.privacy import FaceBlurrer
+from vision.privacy import HOLD_S, FaceBlurrer
 from vision.run_folder import RunFolder, SubjectPoints, active_events, load_run
 from vision.text import TextPainter
 from vision.video_in import check_size, iter_frames
-from vision.video_out import H264Writer
+from vision.video_out import H264Writer, VideoWriteError
 
 MAX_BANNER_LINES = 4
 
@@ -90,7 +90,7 @@ def render(run_dir: str | Path, options: Optional[RenderOptions] = None, progres
     t0 = time.perf_counter()
     run = load_run(run_dir, opt.video)
     painter = TextPainter(opt.font)
-    points = SubjectPoints(run.track, run.fps)
+    points = SubjectPoints(run.track)
     lines = min(MAX_BANNER_LINES, max(1, max_simultaneous(run.events)))
     layout = make_layout(run.size_wh, lines, opt.height)
     panel = Panel(layout, painter)
@@ -98,8 +98,11 @@ def render(run_dir: str | Path, options: Optional[RenderOptions] = None, progres
     strip = TimelineStrip(run.events, n_frames, panel.strip_wh)
     default = run.dir / ("annotated.png" if run.is_still else "annotated.mp4")
     out = Path(opt.out or default)
+    want = ".png" if run.is_still else ".mp4"
+    if out.suffix.lower() != want:
+        raise VideoWriteError(f"--out {out}: must end in {want} ({'a still image' if run.is_still else 'H.264 in mp4'})")
     frames = 0
-    with FaceBlurrer(opt.privacy) as blurrer:
+    with FaceBlurrer(opt.privacy, hold_frames=int(round(HOLD_S * run.fps))) as blurrer:
         writer = None if run.is_still else H264Writer(out, run.fps, layout.frame_wh, crf=opt.crf)
         try:
             for idx, image in iter_frames(run.source, run.kind):
@@ -127,7 +130,7 @@ def annotate_frame(image: np.ndarray, idx: int, run: RunFolder, points: SubjectP
                    strip: TimelineStrip, blurrer: FaceBlurrer) -> np.ndarray:
     """One output frame: faces blurred, landmarks and highlights drawn, the banner and strip below."""
     pts = points.at_video_frame(idx)
-    blurrer.apply(image, pts)
+    blurrer.apply(image, pts, idx)
     video = resize(image, layout.video_wh)
     draw_subject(video, pts, layout.scale)
     active = active_events(run.events, points.analysed_frame(idx))
@@ -135,4 +138,4 @@ def annotate_frame(image: np.ndarray, idx: int, run: RunFolder, points: SubjectP
         if e.kind != "desired":
             draw_focus(video, pts, focus_of(e), layout.scale, event_rgb(e))
     lines = banner_lines(active, layout.lines)
-    return compose(video, panel.render(lines, strip, idx, idx / run.fps))
+    return compose(video, panel.render(lines, strip, idx, idx / run.fps), layout)

@@ -129,9 +129,10 @@ class SubjectPoints:
     not used (the analysis skipped or lost that stretch).
     """
 
-    def __init__(self, track: Optional[LandmarkTrack], fps: float):
+    def __init__(self, track: Optional[LandmarkTrack]):
         # The features' own region and hand points, so a highlight shows what a rule measured.
-        from vision.features import _face_region_points, _hand_points, _pose
+        from vision.feat_touch import face_region_points, hand_points
+        from vision.skeleton import pose_points
 
         self.track = track
         if track is None or len(track) == 0:
@@ -143,10 +144,10 @@ class SubjectPoints:
         step = float(np.median(steps)) if len(steps) else 1.0
         self.stale_frames = int(np.ceil(2.5 * step))
         h_px = float(track.image_wh[1])
-        pose_sq = _pose(track)
+        pose_sq = pose_points(track)
         self._pose = pose_sq * h_px  # square coordinates are in image heights
-        self._regions = {k: v * h_px for k, v in _face_region_points(track, pose_sq).items()}
-        self._touch = [v * h_px for v in _hand_points(track, pose_sq)]
+        self._regions = {k: v * h_px for k, v in face_region_points(track, pose_sq).items()}
+        self._touch = [v * h_px for v in hand_points(track, pose_sq)]
         self._face = track.to_square(track.face_xyz) * h_px
         self._hands = [track.to_square(track.left_hand_xyz) * h_px, track.to_square(track.right_hand_xyz) * h_px]
 

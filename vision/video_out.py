@@ -74,6 +74,9 @@ class H264Writer:
     def close(self) -> None:
         if self._out is None:
             return
+        if self.frames == 0:
+            self.abort()
+            raise VideoWriteError(f"{self.path}: no frames to write")
         for packet in self._stream.encode():
             self._out.mux(packet)
         self._out.close()
