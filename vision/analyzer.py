@@ -9,6 +9,7 @@ same calibration window.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
@@ -20,6 +21,25 @@ from vision.features import (MAX_WINDOW_S, FeatureTable, compute_features, insta
                              temporal_features)
 from vision.landmarks import FrameLandmarks, LandmarkTrack, PersonLandmarks
 from vision.rules import RuleSet
+
+
+@dataclass(frozen=True)
+class PersonOptions:
+    """How one person is judged, beyond the rules file.
+
+    ``calibration_window_s``: seconds of the input for the baseline (default:
+    rules.yaml's window, from the subject's arrival). ``baseline``: a saved
+    profile (feature -> neutral value) used instead of calibrating.
+    ``customer_side``: where the customer is, seen from the camera.
+    """
+
+    calibration_window_s: Optional[Tuple[float, float]] = None
+    baseline: Optional[Dict[str, float]] = None
+    customer_side: str = "camera"
+
+    def kwargs(self) -> Dict:
+        return {"calibration_window_s": self.calibration_window_s, "baseline": self.baseline,
+                "customer_side": self.customer_side}
 
 
 def _concat(tables: List[FeatureTable]) -> FeatureTable:

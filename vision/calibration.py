@@ -53,3 +53,30 @@ def baseline_from_table(table: FeatureTable, features: Iterable[str], window_s: 
             value = (lo + hi) / 2.0 if np.isfinite(lo) and np.isfinite(hi) else float("nan")
         out[name] = float(np.clip(value, lo, hi))
     return out
+
+
+class ProfileError(Exception):
+    """A saved calibration profile cannot be read (one-line message)."""
+
+
+def save_profile(path: str, baseline: Dict[str, float], source: str) -> None:
+    """A trainee's baseline, to judge later sessions against the same neutral posture."""
+    import json
+
+    doc = {"kind": "conduct-coach calibration profile", "version": 1, "source": str(source),
+           "baseline": {k: (None if v is None or np.isnan(v) else float(v)) for k, v in baseline.items()}}
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(doc, f, ensure_ascii=False, indent=2)
+
+
+def load_profile(path: str) -> Dict[str, float]:
+    import json
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+        return {k: (np.nan if v is None else float(v)) for k, v in doc["baseline"].items()}
+    except FileNotFoundError:
+        raise ProfileError(f"{path}: profile not found") from None
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ProfileError(f"{path}: not a calibration profile saved by --save-profile ({exc})") from None

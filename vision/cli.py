@@ -55,6 +55,15 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--end", type=float, default=None, help="end time in seconds")
     a.add_argument("--calibrate", type=_window, default=None, metavar="START-END",
                    help="seconds of neutral posture for the baseline (default: rules.yaml calibration.window_s)")
+    a.add_argument("--customer-side", choices=["camera", "left", "right"], default=None,
+                   help="where the customer is, seen from the camera, for face.attention (default camera)")
+    a.add_argument("--profile", metavar="PROFILE.json",
+                   help="use a trainee's saved baseline (from --save-profile) instead of calibrating on this input")
+    a.add_argument("--save-profile", metavar="PROFILE.json",
+                   help="save this run's baseline as the trainee's profile, for later sessions")
+    a.add_argument("--fringe-rule", choices=["brows", "forehead"], default="brows",
+                   help="experimental look.fringe: 'brows' (前发不过眉, default) or 'forehead' (men: 前发不附额)")
+    a.add_argument("--no-appearance", action="store_true", help="skip the experimental appearance checks (clause 1.2)")
     a.add_argument("--from-landmarks", metavar="RUN_DIR",
                    help="re-run features and rules on a previous run's landmark cache (no models, seconds)")
     a.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -91,22 +100,35 @@ def _slug(file: str) -> str:
 
 
 def cmd_analyze(args) -> int:
+    from vision.analyzer import PersonOptions
     from vision.pipeline import analyze, reanalyze
     from vision.rules import load_rules
 
+    from vision.calibration import load_profile, save_profile
+
     rules = load_rules(args.rules)
+    baseline = load_profile(args.profile) if args.profile else None
     if args.from_landmarks:
-        res = reanalyze(args.from_landmarks, rules, args.out, calibration_window_s=args.calibrate)
+        side = args.customer_side
+        options = None if side is None and baseline is None and args.calibrate is None else PersonOptions(
+            args.calibrate, baseline, side or "camera")
+        res = reanalyze(args.from_landmarks, rules, args.out, options)
         print(f"{len(res.events)} events from cached landmarks in {res.info['reanalysis']['total_s']:.3f} s "
               f"-> {res.out_dir}/events.jsonl")
+        if args.save_profile:
+            save_profile(args.save_profile, res.info["baseline"], source=args.from_landmarks)
         return 0
     if not args.input:
         raise InputProblem("analyze: give an INPUT file or folder, or --from-landmarks RUN_DIR")
     if args.fps is None:  # a folder of frames runs at its own rate unless told
         args.fps = 0 if Path(args.input).is_dir() else DEFAULT_FPS
     fps = None if args.fps == 0 else args.fps
+    options = PersonOptions(args.calibrate, baseline, args.customer_side or "camera")
     res = analyze(args.input, args.out, rules, sample_fps=fps, start_s=args.start, end_s=args.end,
-                  progress=not args.quiet and sys.stderr.isatty(), calibration_window_s=args.calibrate)
+                  progress=not args.quiet and sys.stderr.isatty(), options=options,
+                  appearance=None if args.no_appearance else args.fringe_rule)
+    if args.save_profile and res.info.get("baseline"):
+        save_profile(args.save_profile, res.info["baseline"], source=args.input)
     for w in res.warnings:
         print(f"warning: {args.input}: {w}", file=sys.stderr)
     t = res.info["timings"]
@@ -159,6 +181,7 @@ class InputProblem(Exception):
 
 def main(argv: Optional[List[str]] = None) -> int:
     from vision.cache import CacheError
+    from vision.calibration import ProfileError
     from vision.evaluate import LabelsError
     from vision.frames import InputError
     from vision.rules import RulesError
@@ -168,9 +191,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = _parser()
     handlers = _all_handlers(parser)
     args = parser.parse_args(argv)
+    from vision.detector import filtered_stderr
+
     try:
-        return handlers[args.command](args)
-    except (InputError, RulesError, CacheError, LabelsError, InputProblem, *USER_ERRORS) as exc:
+        with filtered_stderr():
+            return handlers[args.command](args)
+    except (InputError, RulesError, CacheError, LabelsError, ProfileError, InputProblem, *USER_ERRORS) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:

@@ -40,6 +40,75 @@ def _quiet_native_stderr() -> Iterator[None]:
         os.close(saved)
 
 
+#: Lines MediaPipe's native side writes to stderr that tell a user nothing.
+NOISE = ("inference_feedback_manager.cc", "Created TensorFlow Lite XNNPACK delegate",
+         "All log messages before absl::InitializeLog()", "landmark_projection_calculator.cc",
+         "gl_context.cc", "Initialized TensorFlow Lite runtime")
+
+
+@contextlib.contextmanager
+def filtered_stderr() -> Iterator[None]:
+    """Pass everything written to fd 2 through, except MediaPipe's start-up chatter.
+
+    The models load lazily (the hand model when a hand first shows), so the
+    chatter can come at any time: a thread reads a pipe in place of fd 2 and
+    forwards each line or progress-bar update that is not noise.
+    """
+    import threading
+
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    read_end, write_end = os.pipe()
+    os.dup2(write_end, fd)
+    os.close(write_end)
+
+    def pump() -> None:
+        buf = b""
+        with os.fdopen(read_end, "rb", buffering=0) as r:
+            while True:
+                chunk = r.read(4096)
+                if not chunk:
+                    break
+                buf += chunk
+                while True:
+                    cut = max(buf.rfind(b"\n"), buf.rfind(b"\r"))
+                    if cut < 0:
+                        break
+                    head, buf = buf[:cut + 1], buf[cut + 1:]
+                    for piece in _pieces(head):
+                        if not any(n.encode() in piece for n in NOISE):
+                            os.write(saved, piece)
+        if buf and not any(n.encode() in buf for n in NOISE):
+            os.write(saved, buf)
+
+    thread = threading.Thread(target=pump, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, fd)  # closes the pipe's last write end: the pump drains and ends
+        thread.join(timeout=2.0)
+        os.close(saved)
+
+
+def _pieces(data: bytes) -> List[bytes]:
+    """Split after every newline or carriage return, keeping them."""
+    out, start = [], 0
+    for i, b in enumerate(data):
+        if b in (10, 13):
+            out.append(data[start:i + 1])
+            start = i + 1
+    if start < len(data):
+        out.append(data[start:])
+    return out
+
+
 def _xyz(landmark_list, n: int) -> np.ndarray:
     if landmark_list is None:
         return np.full((n, 3), np.nan, np.float32)

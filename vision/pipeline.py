@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
 
 from vision import __version__
-from vision.analyzer import PersonAnalyzer, analyze_track
+from vision.analyzer import PersonAnalyzer, PersonOptions, analyze_track
+from vision.appearance import AppearanceSampler
 from vision.cache import LandmarkCacheWriter, load_meta, load_tracks
 from vision.events import Event, EventWriter, read_events, write_csv
 from vision.frames import FrameSource, SourceInfo
@@ -70,9 +71,14 @@ def _rules_meta(rules: RuleSet) -> Dict:
 
 def analyze(input_path: str, out_dir: str, rules: RuleSet, sample_fps: Optional[float] = None,
             start_s: float = 0.0, end_s: Optional[float] = None, progress: bool = True,
-            calibration_window_s: Optional[Tuple[float, float]] = None,
+            options: PersonOptions = PersonOptions(), appearance: Optional[str] = "brows",
             detector_factory: Optional[Callable] = None) -> RunResult:
-    """Run the models over ``input_path`` and the rules over their landmarks."""
+    """Run the models over ``input_path`` and the rules over their landmarks.
+
+    ``appearance``: the experimental clause 1.2 checks, judged once on the
+    clearest frontal frames, with this fringe rule ("brows" 前发不过眉 or
+    "forehead" 前发不附额); None skips them.
+    """
     t_start = time.perf_counter()
     src = FrameSource(input_path, sample_fps=sample_fps, start_s=start_s, end_s=end_s)  # checks the input first
     out = Path(out_dir)
@@ -90,7 +96,8 @@ def analyze(input_path: str, out_dir: str, rules: RuleSet, sample_fps: Optional[
                                     {"source": str(Path(input_path).resolve()), "kind": info.kind, "fps": info.fps,
                                      "sample_fps": sample_fps, "still": info.is_still})
         analyzer = PersonAnalyzer(rules, SUBJECT, (info.width, info.height), still=info.is_still,
-                                  calibration_window_s=calibration_window_s)
+                                  **options.kwargs())
+        sampler = AppearanceSampler(fringe_rule=appearance) if appearance else None
         bar = _progress(_expected_frames(src), progress, Path(input_path).name)
         try:
             for frame in src:
@@ -99,6 +106,9 @@ def analyze(input_path: str, out_dir: str, rules: RuleSet, sample_fps: Optional[
                 t_models += time.perf_counter() - t0
                 fl = FrameLandmarks(frame.index, frame.timestamp_s, people)
                 cache.append(fl)
+                subject = next((p for p in people if p.person_id == SUBJECT), None)
+                if sampler is not None and subject is not None:
+                    sampler.offer(frame, subject, (info.width, info.height))
                 for ev in analyzer.push(fl):
                     writer.write(ev)
                     events.append(ev)
@@ -108,7 +118,7 @@ def analyze(input_path: str, out_dir: str, rules: RuleSet, sample_fps: Optional[
             status = "interrupted"
         finally:
             bar.close()
-            for ev in analyzer.finish():
+            for ev in analyzer.finish() + (sampler.finish() if sampler is not None else []):
                 writer.write(ev)
                 events.append(ev)
             cache.close()
@@ -126,9 +136,11 @@ def analyze(input_path: str, out_dir: str, rules: RuleSet, sample_fps: Optional[
         "input": {**asdict(info), "path": str(Path(input_path).resolve()), "start_s": start_s, "end_s": end_s,
                   "sample_fps": sample_fps},
         "subject": SUBJECT,
+        "options": _options_meta(options),
         "baseline": analyzer.baseline,
         "time_share": analyzer.engine.time_share() if analyzer.engine else {},
         "not_judged": analyzer.engine.not_judged() if analyzer.engine else {},
+        "appearance": sampler.log() if sampler is not None else {"skipped": "turned off"},
         "counts": _counts(events),
         "timings": {"total_s": round(elapsed, 3), "models_s": round(t_models, 3), "frames_analysed": n,
                     "ms_per_frame": round(1000 * elapsed / max(n, 1), 2),
@@ -136,6 +148,16 @@ def analyze(input_path: str, out_dir: str, rules: RuleSet, sample_fps: Optional[
     }
     _write_run_json(out, payload)
     return RunResult(out, events, status, payload, list(info.warnings))
+
+
+def _previous_run(run_dir: str) -> Dict:
+    run_json = Path(run_dir) / "run.json"
+    return json.loads(run_json.read_text(encoding="utf-8")) if run_json.exists() else {}
+
+
+def _options_meta(options: PersonOptions) -> Dict:
+    return {"customer_side": options.customer_side, "calibration_window_s": options.calibration_window_s,
+            "profile": options.baseline is not None}
 
 
 def _counts(events: List[Event]) -> Dict[str, int]:
@@ -146,7 +168,7 @@ def _counts(events: List[Event]) -> Dict[str, int]:
 
 
 def reanalyze(run_dir: str, rules: RuleSet, out_dir: Optional[str] = None,
-              calibration_window_s: Optional[Tuple[float, float]] = None) -> RunResult:
+              options: Optional[PersonOptions] = None) -> RunResult:
     """Re-run features and rules on a run's landmark cache, without the models."""
     t0 = time.perf_counter()
     meta = load_meta(run_dir)
@@ -154,19 +176,22 @@ def reanalyze(run_dir: str, rules: RuleSet, out_dir: Optional[str] = None,
     out = Path(out_dir or run_dir)
     out.mkdir(parents=True, exist_ok=True)
     track = tracks.get(SUBJECT) or next(iter(tracks.values()))
-    events, engine, _ = analyze_track(track, rules, still=bool(meta.get("still")),
-                                      calibration_window_s=calibration_window_s)
+    if options is None:  # judge as the original run did
+        options = PersonOptions(customer_side=_previous_run(run_dir).get("options", {}).get("customer_side", "camera"))
+    events, engine, _ = analyze_track(track, rules, still=bool(meta.get("still")), **options.kwargs())
+    # The appearance checks need the images: keep the original run's.
+    old_log = Path(run_dir) / "events.jsonl"
+    if old_log.exists():
+        events += [e for e in read_events(old_log) if e.rule.startswith("look.")]
     events.sort(key=lambda e: (e.start_s, e.rule))
     with EventWriter(out / "events.jsonl") as w:
         for e in events:
             w.write(e)
     write_csv(events, out / "events.csv")
     elapsed = time.perf_counter() - t0
-    prev = {}
-    run_json = Path(run_dir) / "run.json"
-    if run_json.exists():
-        prev = json.loads(run_json.read_text(encoding="utf-8"))
+    prev = _previous_run(run_dir)
     prev.update({
+        "options": _options_meta(options),
         "rules": _rules_meta(rules),
         "baseline": engine.baseline,
         "time_share": engine.time_share(),
