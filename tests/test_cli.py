@@ -126,3 +126,37 @@ def test_from_landmarks_reruns_the_rules_on_a_cache_without_models(tmp_path):
     meta = json.loads((out / "run.json").read_text(encoding="utf-8"))
     assert meta["counts"] == {"sit.slouch": 1, "gesture.face_touch": 1}
     assert meta["rules"]["sha256"] == parse_rules(RULES_YAML).sha256
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_a_saved_profile_judges_another_session_against_the_first_ones_baseline(tmp_path):
+    """--save-profile writes the baseline; --profile on a session that starts slouched uses it and finds the slouch,
+    where self-calibration on that session alone would take the slouch as neutral (up to the clamp)."""
+    def cache(specs, name):
+        run = tmp_path / name
+        w = LandmarkCacheWriter(run, (640, 480), {"source": name, "fps": 10.0, "still": False}, chunk=16)
+        for f in make_frames(specs):
+            w.append(f)
+        w.close()
+        return run
+
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES_YAML, encoding="utf-8")
+    first = cache(segments((4.0, dict(facing="right", trunk_pitch_deg=-12.0))), "week1")
+    profile = tmp_path / "trainee.json"
+    proc = cli("analyze", "--from-landmarks", first, "--out", tmp_path / "o1", "--rules", rules, "--save-profile",
+               profile)
+    assert proc.returncode == 0, proc.stderr
+    saved = json.loads(profile.read_text(encoding="utf-8"))["baseline"]
+    assert saved["trunk_pitch_deg"] == pytest.approx(-12.0, abs=0.5)
+    slouched = cache(segments((5.0, dict(facing="right", trunk_pitch_deg=8.0))), "week2")
+    own = cli("analyze", "--from-landmarks", slouched, "--out", tmp_path / "o2", "--rules", rules)
+    with_profile = cli("analyze", "--from-landmarks", slouched, "--out", tmp_path / "o3", "--rules", rules,
+                       "--profile", profile)
+    assert own.returncode == with_profile.returncode == 0
+    assert [e.rule for e in read_events(tmp_path / "o2" / "events.jsonl")] == []
+    assert [e.rule for e in read_events(tmp_path / "o3" / "events.jsonl")] == ["sit.slouch"]
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}", encoding="utf-8")
+    proc = cli("analyze", "--from-landmarks", slouched, "--out", tmp_path / "o4", "--rules", rules, "--profile", bad)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1 and "profile" in proc.stderr
