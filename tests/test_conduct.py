@@ -201,3 +201,20 @@ def test_trailing_last_is_a_causal_forward_fill_with_a_limit():
     out = g.trailing_last(v, t, 2.0)
     np.testing.assert_array_equal(out, [np.nan, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, np.nan])
     np.testing.assert_array_equal(g.trailing_last(v, t, 2.0, from_index=5), out[5:])
+
+
+def test_detector_thresholds_in_the_rules_file_are_checked_with_suggestions():
+    """detectors: unknown ids and thresholds are refused with did-you-mean; known ones reach the options."""
+    from vision.gestures import GuideOptions
+    from vision.rules import RulesError
+
+    base = "rules:\n  - {id: r, clause: c, message: {zh: 中, en: e}, all: [{feature: smile, above: 0.1}]}\n"
+    rs = parse_rules(base + "detectors:\n  hand.guide_form: {palm_up_min: 0.7}\n"
+                     "  hand.two_hand_give: {enabled: false}\n", "t.yaml")
+    assert rs.detectors == {"hand.guide_form": GuideOptions(palm_up_min=0.7)}
+    with pytest.raises(RulesError, match=r"detectors\.hand\.guide_form\.palm_up: unknown key; did you mean 'palm_up_min'"):
+        parse_rules(base + "detectors:\n  hand.guide_form: {palm_up: 0.7}\n", "t.yaml")
+    with pytest.raises(RulesError, match=r"detectors\.hand\.guide_from: unknown key; did you mean 'hand\.guide_form'"):
+        parse_rules(base + "detectors:\n  hand.guide_from: {}\n", "t.yaml")
+    with pytest.raises(RulesError, match=r"height_band: must be a list of 2 numbers"):
+        parse_rules(base + "detectors:\n  hand.guide_form: {height_band: 0.3}\n", "t.yaml")

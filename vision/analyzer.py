@@ -19,6 +19,8 @@ from vision.engine import Engine
 from vision.events import Event
 from vision.features import (MAX_WINDOW_S, FeatureTable, compute_features, instant_features, mouth_state,
                              temporal_features)
+from vision.gestures import detect_hand_events, make_detectors
+from vision.hands import hand_features
 from vision.landmarks import FrameLandmarks, LandmarkTrack, PersonLandmarks
 from vision.rules import RuleSet
 
@@ -36,10 +38,11 @@ class PersonOptions:
     calibration_window_s: Optional[Tuple[float, float]] = None
     baseline: Optional[Dict[str, float]] = None
     customer_side: str = "camera"
+    mirrored: bool = False  # a mirrored (selfie) video: the person's right hand is on the image's right
 
     def kwargs(self) -> Dict:
         return {"calibration_window_s": self.calibration_window_s, "baseline": self.baseline,
-                "customer_side": self.customer_side}
+                "customer_side": self.customer_side, "mirrored": self.mirrored}
 
 
 def _concat(tables: List[FeatureTable]) -> FeatureTable:
@@ -59,9 +62,11 @@ class PersonAnalyzer:
 
     def __init__(self, rules: RuleSet, person_id: int, image_wh: Tuple[int, int], still: bool = False,
                  baseline: Optional[Dict[str, float]] = None,
-                 calibration_window_s: Optional[Tuple[float, float]] = None, customer_side: str = "camera"):
+                 calibration_window_s: Optional[Tuple[float, float]] = None, customer_side: str = "camera",
+                 mirrored: bool = False):
         self.rules = rules
         self.customer_side = customer_side
+        self.gestures = make_detectors(person_id, mirrored, rules.detectors)
         self.person_id = person_id
         self.image_wh = tuple(image_wh)
         self.window = calibration_window_s or rules.calibration_window_s
@@ -79,6 +84,11 @@ class PersonAnalyzer:
         person = next((p for p in frame.people if p.person_id == self.person_id), None) or PersonLandmarks(self.person_id)
         track = LandmarkTrack.from_frames([FrameLandmarks(frame.frame_index, frame.timestamp_s, [person])],
                                           self.person_id, self.image_wh)
+        self._gesture_events = []
+        if self.gestures:
+            hand_row = {k: float(v[0]) for k, v in hand_features(track).items()}
+            for det in self.gestures:
+                self._gesture_events += det.push(frame.timestamp_s, frame.frame_index, hand_row)
         inst = instant_features(track, self.customer_side)
         previous = bool(self._inst["hand_at_mouth"][-1]) if self._inst.get("hand_at_mouth") else False
         inst["hand_at_mouth"] = mouth_state(inst["hand_mouth_dist"], previous).astype(float)  # carried state
@@ -115,18 +125,20 @@ class PersonAnalyzer:
     def push(self, frame: FrameLandmarks) -> List[Event]:
         """Add one analysed frame (in time order); returns the events that closed."""
         row = self._row_features(frame)
+        done = self._gesture_events  # gestures do not wait for calibration
         if self._t_first is None:
             self._t_first = frame.timestamp_s
         if self._first_seen is None and not np.isnan(row.values["body_scale"][0]):
             self._first_seen = frame.timestamp_s
         if self.engine is not None:
-            return self.engine.feed(row)
+            return done + self.engine.feed(row)
         self._pending.append(row)
-        return self._start_engine() if self._calibrated(frame.timestamp_s) else []
+        return done + (self._start_engine() if self._calibrated(frame.timestamp_s) else [])
 
     def finish(self) -> List[Event]:
         """End of input: close every open event."""
         out = self._start_engine() if self.engine is None and self._pending else []
+        out += [ev for det in self.gestures for ev in det.finish()]
         if self.engine is None:
             return out
         return out + self.engine.finish()
@@ -134,7 +146,8 @@ class PersonAnalyzer:
 
 def analyze_track(track: LandmarkTrack, rules: RuleSet, still: bool = False,
                   baseline: Optional[Dict[str, float]] = None,
-                  calibration_window_s: Optional[Tuple[float, float]] = None, customer_side: str = "camera"):
+                  calibration_window_s: Optional[Tuple[float, float]] = None, customer_side: str = "camera",
+                  mirrored: bool = False):
     """Offline: the whole track at once. Returns (events, engine, feature table)."""
     table = compute_features(track, customer_side)
     window = absolute_window(calibration_window_s or rules.calibration_window_s, calibration_window_s is None,
@@ -143,4 +156,6 @@ def analyze_track(track: LandmarkTrack, rules: RuleSet, still: bool = False,
         baseline = baseline_from_table(table, rules.relative_features(), window, rules.baseline_clamp)
     engine = Engine(rules, track.person_id, baseline, still)
     events = engine.feed(table) + engine.finish()
+    if rules.detectors:
+        events += detect_hand_events(track, mirrored, enabled=rules.detectors)
     return events, engine, table

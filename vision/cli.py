@@ -61,6 +61,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="use a trainee's saved baseline (from --save-profile) instead of calibrating on this input")
     a.add_argument("--save-profile", metavar="PROFILE.json",
                    help="save this run's baseline as the trainee's profile, for later sessions")
+    a.add_argument("--mirrored", action="store_true",
+                   help="the video is mirrored (selfie view): which hand is the person's right follows that")
     a.add_argument("--fringe-rule", choices=["brows", "forehead"], default="brows",
                    help="experimental look.fringe: 'brows' (前发不过眉, default) or 'forehead' (men: 前发不附额)")
     a.add_argument("--no-appearance", action="store_true", help="skip the experimental appearance checks (clause 1.2)")
@@ -110,8 +112,8 @@ def cmd_analyze(args) -> int:
     baseline = load_profile(args.profile) if args.profile else None
     if args.from_landmarks:
         side = args.customer_side
-        options = None if side is None and baseline is None and args.calibrate is None else PersonOptions(
-            args.calibrate, baseline, side or "camera")
+        options = None if side is None and baseline is None and args.calibrate is None and not args.mirrored \
+            else PersonOptions(args.calibrate, baseline, side or "camera", args.mirrored)
         res = reanalyze(args.from_landmarks, rules, args.out, options)
         print(f"{len(res.events)} events from cached landmarks in {res.info['reanalysis']['total_s']:.3f} s "
               f"-> {res.out_dir}/events.jsonl")
@@ -123,7 +125,7 @@ def cmd_analyze(args) -> int:
     if args.fps is None:  # a folder of frames runs at its own rate unless told
         args.fps = 0 if Path(args.input).is_dir() else DEFAULT_FPS
     fps = None if args.fps == 0 else args.fps
-    options = PersonOptions(args.calibrate, baseline, args.customer_side or "camera")
+    options = PersonOptions(args.calibrate, baseline, args.customer_side or "camera", args.mirrored)
     res = analyze(args.input, args.out, rules, sample_fps=fps, start_s=args.start, end_s=args.end,
                   progress=not args.quiet and sys.stderr.isatty(), options=options,
                   appearance=None if args.no_appearance else args.fringe_rule)

@@ -157,7 +157,7 @@ def _previous_run(run_dir: str) -> Dict:
 
 def _options_meta(options: PersonOptions) -> Dict:
     return {"customer_side": options.customer_side, "calibration_window_s": options.calibration_window_s,
-            "profile": options.baseline is not None}
+            "profile": options.baseline is not None, "mirrored": options.mirrored}
 
 
 def _counts(events: List[Event]) -> Dict[str, int]:
@@ -177,7 +177,9 @@ def reanalyze(run_dir: str, rules: RuleSet, out_dir: Optional[str] = None,
     out.mkdir(parents=True, exist_ok=True)
     track = tracks.get(SUBJECT) or next(iter(tracks.values()))
     if options is None:  # judge as the original run did
-        options = PersonOptions(customer_side=_previous_run(run_dir).get("options", {}).get("customer_side", "camera"))
+        before = _previous_run(run_dir).get("options", {})
+        options = PersonOptions(customer_side=before.get("customer_side", "camera"),
+                                mirrored=bool(before.get("mirrored", False)))
     events, engine, _ = analyze_track(track, rules, still=bool(meta.get("still")), **options.kwargs())
     # The appearance checks need the images: keep the original run's.
     old_log = Path(run_dir) / "events.jsonl"

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple, Union
 
@@ -128,6 +128,9 @@ class RuleSet:
     baseline_clamp: Dict[str, Tuple[float, float]]
     sha256: str
     path: str
+    #: gesture detectors that are not threshold rules (``vision/gestures.py``):
+    #: id -> options object, for the enabled ones
+    detectors: Dict[str, object] = field(default_factory=dict)
 
     @property
     def enabled(self) -> List[Rule]:
@@ -149,7 +152,7 @@ def _comparisons(node) -> List[Comparison]:
 
 
 # --- loading ----------------------------------------------------------------
-TOP_KEYS = {"version", "calibration", "defaults", "rules"}
+TOP_KEYS = {"version", "calibration", "defaults", "rules", "detectors"}
 CAL_KEYS = {"window_s", "clamp"}
 DEFAULT_KEYS = {"min_duration_s", "merge_gap_s", "severity"}
 RULE_KEYS = {"id", "kind", "clause", "severity", "message", "all", "any", "min_duration_s",
@@ -329,8 +332,40 @@ def parse_rules(text: str, path: str = "rules.yaml") -> RuleSet:
         if r.id in seen:
             ctx.fail(f"rules[{i}] ({r.id}).id", "duplicate id: each rule id appears once")
         seen.add(r.id)
+    detectors = _parse_detectors(ctx, doc.get("detectors", {}) or {})
     sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return RuleSet(rules, (w0, w1), clamp, sha, path)
+    return RuleSet(rules, (w0, w1), clamp, sha, path, detectors)
+
+
+def _parse_detectors(ctx: _Ctx, obj) -> Dict[str, object]:
+    """``detectors: {hand.guide_form: {enabled: true, <threshold>: value, ...}, ...}``."""
+    from vision.gestures import DETECTOR_OPTIONS
+
+    ctx.keys("detectors", obj, set(DETECTOR_OPTIONS))
+    out = {}
+    for det_id, conf in obj.items():
+        where = f"detectors.{det_id}"
+        conf = conf or {}
+        cls = DETECTOR_OPTIONS[det_id]
+        names = {f.name: f for f in fields(cls)}
+        ctx.keys(where, conf, set(names) | {"enabled"})
+        enabled = conf.get("enabled", True)
+        if not isinstance(enabled, bool):
+            ctx.fail(f"{where}.enabled", f"must be true or false, got {enabled!r}")
+        values = {}
+        for k, v in conf.items():
+            if k == "enabled":
+                continue
+            default = getattr(cls(), k)
+            if isinstance(default, tuple):
+                if not (isinstance(v, list) and len(v) == len(default)):
+                    ctx.fail(f"{where}.{k}", f"must be a list of {len(default)} numbers, got {v!r}")
+                values[k] = tuple(ctx.number(f"{where}.{k}", x) for x in v)
+            else:
+                values[k] = ctx.number(f"{where}.{k}", v)
+        if enabled:
+            out[det_id] = cls(**values)
+    return out
 
 
 def load_rules(path: str | Path) -> RuleSet:
