@@ -48,6 +48,7 @@ class Score:
     fp: int = 0
     fn: int = 0
     not_judged: int = 0  # labels missed where the run said the rule cannot be judged from this camera view
+    absent_clips: int = 0  # clips that list the rule as absent (where any event is a false positive)
     onset_errors: List[float] = field(default_factory=list)
 
     @property
@@ -75,6 +76,7 @@ class Score:
     def to_json(self) -> Dict:
         r = lambda v: None if v is None else round(v, 3)  # noqa: E731
         return {"tp": self.tp, "fp": self.fp, "fn": self.fn, "not_judged": self.not_judged,
+                "absent_clips": self.absent_clips,
                 "precision": r(self.precision),
                 "recall": r(self.recall), "f1": r(self.f1), "median_onset_error_s": r(self.onset_error_s)}
 
@@ -149,6 +151,8 @@ def score_clip(clip: Dict, events: List[Event], rules: Iterable[str], tol: float
             sc.fn += 1
             if errors is not None:
                 errors.append(f"{clip['file']}: MISS {rule} {s:.2f}-{e:.2f}")
+    for r in absent & rules:
+        scores.setdefault(r, Score()).absent_clips += 1
     assessed = {r for r, _, _ in labels} | absent
     for i, ev in enumerate(events):
         r = rule_of(ev)
@@ -199,6 +203,7 @@ def evaluate(labels_path: str | Path, runs_dir: str | Path, tolerance_s: float =
                 s = families.setdefault(name, Score())
                 f = fam_scores[members[0]]
                 s.tp, s.fp, s.fn = s.tp + f.tp, s.fp + f.fp, s.fn + f.fn
+                s.not_judged, s.absent_clips = s.not_judged + f.not_judged, s.absent_clips + f.absent_clips
                 s.onset_errors += f.onset_errors
         clips_scored += 1
     return {
@@ -215,14 +220,14 @@ def format_report(report: Dict, details: bool = False) -> str:
     if report["clips_without_run"]:
         lines.append(f"clips with no run: {len(report['clips_without_run'])}")
     head = (f"{'rule':38s} {'TP':>4s} {'FP':>4s} {'FN':>4s} {'NJ':>4s} {'prec':>6s} {'recall':>6s} {'F1':>6s} "
-            f"{'onset_s':>8s}")
+            f"{'onset_s':>8s} {'absent in':>9s}")
     fmt = lambda v: "   -  " if v is None else f"{v:6.2f}"  # noqa: E731
     for title, block in (("per rule", report["rules"]), ("families", report["families"])):
         lines += ["", title, head]
         for name, s in block.items():
             onset = "     -  " if s["median_onset_error_s"] is None else f"{s['median_onset_error_s']:8.2f}"
             lines.append(f"{name:38s} {s['tp']:4d} {s['fp']:4d} {s['fn']:4d} {s['not_judged']:4d} {fmt(s['precision'])} "
-                         f"{fmt(s['recall'])} {fmt(s['f1'])} {onset}")
+                         f"{fmt(s['recall'])} {fmt(s['f1'])} {onset} {s['absent_clips']:9d}")
     if details:
         lines += ["", "misses and false positives"] + report["errors"]
     return "\n".join(lines)

@@ -66,7 +66,9 @@ def _write_run_json(out: Path, payload: Dict) -> None:
 
 
 def _rules_meta(rules: RuleSet) -> Dict:
-    return {"path": rules.path, "sha256": rules.sha256, "enabled": [r.id for r in rules.enabled]}
+    return {"path": rules.path, "sha256": rules.sha256,
+            "enabled": [r.id for r in rules.enabled] + list(rules.detectors),
+            "experimental": [r.id for r in rules.enabled if r.experimental]}
 
 
 def analyze(input_path: str, out_dir: str, rules: RuleSet, sample_fps: Optional[float] = None,
