@@ -66,7 +66,8 @@ def _probe_kind(path: Path) -> str:
     return "video"  # anything else is given to the video decoder, which says if it cannot
 
 
-def _read_image(path: Path) -> np.ndarray:
+def read_image(path: Path) -> np.ndarray:
+    """An image file as BGR uint8 (any path, non-ASCII too); InputError if unreadable."""
     data = np.fromfile(str(path), dtype=np.uint8)
     image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if image is None:
@@ -101,7 +102,7 @@ class FrameSource:
         elif self.kind == "folder":
             self.info = self._open_folder(sample_fps or folder_fps)
         else:
-            image = _read_image(self.path)
+            image = read_image(self.path)
             self._still = image
             h, w = image.shape[:2]
             self.info = SourceInfo(str(self.path), "image", 0.0, 1, w, h, 0.0)
@@ -137,7 +138,7 @@ class FrameSource:
         if not files:
             raise InputError(f"{self.path}: folder holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
         self._files = files
-        first = _read_image(files[0])
+        first = read_image(files[0])
         h, w = first.shape[:2]
         return SourceInfo(str(self.path), "folder", float(fps), len(files), w, h, len(files) / fps)
 
@@ -181,7 +182,7 @@ class FrameSource:
                 continue
             last_kept = t
             self.info.frames_read += 1
-            yield Frame(i, t, _read_image(f))
+            yield Frame(i, t, read_image(f))
 
     def _iter_video(self) -> Iterator[Frame]:
         cap = self._cap

@@ -14,16 +14,15 @@ from typing import Callable, Iterator, Optional, Tuple
 import cv2
 import numpy as np
 
-from vision.frames import IMAGE_SUFFIXES
+from vision.frames import IMAGE_SUFFIXES, InputError, read_image
 from vision.run_folder import RunFolderError
 
 
 def _read_image(path: Path) -> np.ndarray:
-    data = np.fromfile(str(path), dtype=np.uint8)
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    if image is None:
-        raise RunFolderError(f"{path}: not a readable image")
-    return image
+    try:
+        return read_image(path)
+    except InputError as exc:
+        raise RunFolderError(str(exc)) from None
 
 
 def iter_frames(source: Path, kind: str, wanted: Optional[Callable[[int], bool]] = None,
