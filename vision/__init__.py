@@ -2,11 +2,14 @@
 
 Data flows one way, one module a stage:
 
-    frames.py -> detector.py (MediaPipe, the only place) -> landmarks.py
-    -> features.py -> calibration.py -> rules.py -> engine.py -> events.py
-    -> outputs (cache.py, run.json, CSV, evaluate.py)
+    frames.py -> detector.py (MediaPipe, the only place) -> landmarks.py, cache.py
+    -> features.py (skeleton, feat_body, feat_face, feat_touch; hands.py for gestures)
+    -> calibration.py -> rules.py -> engine.py (gestures.py for whole movements)
+    -> events.py (events.jsonl, CSV) -> outputs: render.py, clips.py, report.py
 
-``pipeline.py`` wires the stages together; ``cli.py`` is the command line.
+``analyzer.py`` judges one person (live or offline), ``pipeline.py`` runs a
+whole input, ``appearance.py`` adds the once-per-recording appearance checks,
+``evaluate.py`` scores runs against labels and ``cli.py`` is the command line.
 """
 
 import os
