@@ -45,6 +45,13 @@ from vision.landmarks import LandmarkTrack
 GUIDE_RULE = "hand.guide_form"
 GUIDE_CLAUSE = "1.3 指引: 手心向上, 大拇指自然弯曲, 其余四指闭拢伸直, 以肘部为支点, 在体前右侧划弧线"
 HANDOVER_CLAUSE = "1.3 递送/接取物品: 双手递送, 双手接拿"
+#: How each detector's rule reads where it has no event yet (e.g. in the report).
+DETECTOR_TEXTS = {
+    GUIDE_RULE: {"kind": "desired", "severity": "medium", "clause": GUIDE_CLAUSE,
+                 "message_zh": "指引手势 (逐项评分)", "message_en": "Guiding gesture (scored point by point)"},
+    "hand.two_hand_give": {"kind": "desired", "severity": "medium", "clause": HANDOVER_CLAUSE,
+                           "message_zh": "双手递送或接取物品", "message_en": "Handing items over with both hands"},
+}
 
 
 @dataclass(frozen=True)
