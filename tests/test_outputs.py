@@ -446,3 +446,15 @@ def test_a_briefly_missed_bystander_face_stays_blurred():
             Fake.frame = f
             blurred[f] = b.apply(np.zeros((80, 120, 3), np.uint8), points, f)
     assert blurred == {0: 1, 1: 1, 2: 1, 9: 0}
+
+
+def test_report_marks_experimental_rules(tmp_path):
+    """An event flagged experimental (appearance, nails, lip bite) is tagged so in the rule table and its card."""
+    sure = syn.event("gesture.face_touch", 3, 12)
+    shaky = syn.event("look.fringe", 5, 5, kind="desired", severity="low")
+    shaky.evidence["experimental"] = True
+    d = syn.make_run(tmp_path / "exp", [sure, shaky])
+    page = build_report(d, ReportOptions(privacy="off")).read_text("utf-8")
+    row = re.search(r'<tr data-rule="look.fringe">.*?</tr>', page).group(0)
+    assert "experimental" in row
+    assert "experimental" not in re.search(r'<tr data-rule="gesture.face_touch">.*?</tr>', page).group(0)

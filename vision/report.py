@@ -155,8 +155,18 @@ def _page(title: str, body: str) -> str:
             f'<title>{esc(title)}</title><style>{STYLE}</style></head><body>{body}</body></html>')
 
 
+def _experimental(run: RunFolder) -> set:
+    """Rules shipped as experimental: listed so in run.json, or marked on their events."""
+    out = set(run.info.get("rules", {}).get("experimental", []))
+    return out | {e.rule for e in run.events if e.evidence.get("experimental")}
+
+
+EXPERIMENTAL_TAG = ' <span class="muted">(实验 experimental)</span>'
+
+
 def _rules_table(run: RunFolder, texts: Dict[str, Dict[str, str]], order: List[str]) -> str:
     stats = summary(run)
+    experimental = _experimental(run)
     rows = []
     for rule in order:
         t = texts.get(rule, {})
@@ -164,7 +174,8 @@ def _rules_table(run: RunFolder, texts: Dict[str, Dict[str, str]], order: List[s
         colour = rgb_css(event_rgb(Event(rule, t.get("kind", "violation"), 0, 0, 0, 0, 0,
                                          t.get("severity", "medium"), "", "", "")))
         rows.append(
-            f'<tr data-rule="{esc(rule)}"><td><span class="chip" style="background:{colour}"></span>{esc(rule)}</td>'
+            f'<tr data-rule="{esc(rule)}"><td><span class="chip" style="background:{colour}"></span>{esc(rule)}'
+            + (EXPERIMENTAL_TAG if rule in experimental else "") + '</td>'
             f'<td>{esc(t.get("kind", ""))}</td><td>{esc(t.get("severity", ""))}</td>'
             f'<td class="num count" data-rule="{esc(rule)}">{int(s["count"])}</td>'
             f'<td class="num total">{s["total_s"]:.1f} s</td>'
@@ -189,7 +200,8 @@ def _event_cards(run: RunFolder, thumbs: Dict[int, str], links: Dict[int, str], 
         region = e.evidence.get("region")
         cards.append(
             f'<div class="event" data-rule="{esc(e.rule)}">{pic}'
-            f'<div><span class="chip" style="background:{rgb_css(event_rgb(e))}"></span><b>{esc(e.rule)}</b> '
+            f'<div><span class="chip" style="background:{rgb_css(event_rgb(e))}"></span><b>{esc(e.rule)}</b>'
+            + (EXPERIMENTAL_TAG if e.evidence.get("experimental") else "") + ' '
             f'<span class="muted">{e.start_s:.2f}–{e.end_s:.2f} s ({e.duration_s:.1f} s)</span></div>'
             f'<div>{esc(e.message_zh)} · {esc(e.message_en)}'
             + (f' <span class="muted">({esc(region)})</span>' if region else "")
