@@ -31,28 +31,31 @@ def test_dist_and_mid_propagate_nan_never_zero():
     assert np.isnan(g.mid(a, b)[1]).all()
 
 
-def test_min_over_pairwise_dist_ignores_nan_points_and_is_nan_only_with_no_point_at_all():
+def test_min_dist_over_pairwise_ignores_nan_points_and_is_nan_only_with_no_point_at_all():
     a = np.array([[[0.0, 0.0], [NAN, NAN]],
                   [[NAN, NAN], [NAN, NAN]]])  # frame 1: no hand point at all
     b = np.array([[[3.0, 4.0], [1.0, 0.0], [NAN, NAN]],
                   [[1.0, 1.0], [2.0, 2.0], [3.0, 3.0]]])
-    d = g.pairwise_dist(a, b)
-    out = g.min_over(d)
+    d = g.pairwise_sq_dist(a, b)
+    out = g.min_dist_over(d)
     assert out[0] == pytest.approx(1.0)
     assert np.isnan(out[1])
-    assert g.min_over(d, [0])[0] == pytest.approx(5.0)  # only the first point of b
+    assert g.min_dist_over(d, [0])[0] == pytest.approx(5.0)  # only the first point of b
 
 
 def test_bbox_gap_is_a_lower_bound_of_the_smallest_distance_and_nan_for_an_empty_set():
     rng = np.random.default_rng(2)
     a, b = rng.uniform(0, 1, (200, 5, 2)), rng.uniform(0, 1, (200, 7, 2)) + rng.uniform(-1, 1, (200, 1, 2))
     a[rng.random((200, 5)) < 0.3] = NAN
-    gap, best = g.bbox_gap(a, b), g.min_over(g.pairwise_dist(a, b))
+    gap, best = g.bbox_gap(a, b), g.min_dist_over(g.pairwise_sq_dist(a, b))
     seen = ~np.isnan(best)
     assert np.all(gap[seen] <= best[seen] + 1e-6)
     assert np.any(gap[seen] > 0)  # not trivially zero
     assert g.bbox_gap(np.array([[[0.0, 0.0]]]), np.array([[[3.0, 4.0]]]))[0] == pytest.approx(5.0)
     assert np.isnan(g.bbox_gap(np.full((1, 2, 2), NAN), np.zeros((1, 2, 2))))[0]
+    groups = g.bbox_gaps(a, b, [0, 3])  # b's points 0-2 and 3-6 as two groups
+    np.testing.assert_allclose(groups[:, 0], g.bbox_gap(a, b[:, :3]), equal_nan=True)
+    np.testing.assert_allclose(groups[:, 1], g.bbox_gap(a, b[:, 3:]), equal_nan=True)
 
 
 def test_row_nanmedian_matches_numpy_and_gives_nan_for_an_empty_row():

@@ -31,6 +31,19 @@ from vision.rules import Rule, RuleSet
 EPS_S = 1e-6
 
 
+class _Row:
+    """One row of a feature table, read on demand (a tracker needs two or three values of ~90)."""
+
+    __slots__ = ("values", "i")
+
+    def __init__(self, values: Dict[str, np.ndarray], i: int):
+        self.values, self.i = values, i
+
+    def get(self, name: str, default: float = np.nan) -> float:
+        column = self.values.get(name)
+        return default if column is None else float(column[self.i])
+
+
 @dataclass
 class _Open:
     start_s: float
@@ -40,7 +53,7 @@ class _Open:
     peak_value: float
     peak_s: float
     peak_frame: int
-    peak_row: Dict[str, float]
+    peak_row: "_Row"
     in_gap: bool = False
 
 
@@ -60,8 +73,11 @@ class RuleTracker:
             return True
         return value > than if self.rule.peak_mode == "max" else value < than
 
-    def update(self, t: float, frame: int, enter: bool, stay: bool, row: Dict[str, float]) -> Optional[Event]:
-        """Advance one frame; returns an event if one closed on this frame."""
+    def update(self, t: float, frame: int, enter: bool, stay: bool, row) -> Optional[Event]:
+        """Advance one frame; returns an event if one closed on this frame.
+
+        ``row`` answers ``row.get(feature_name)`` for this frame.
+        """
         cur = self.open
         if cur is None:
             if enter:
@@ -134,22 +150,25 @@ class Engine:
         n = len(table)
         if n == 0:
             return []
+        # Plain Python lists: the per-frame loop below indexes them thousands of times.
         views = [r.view_ok(table.values) for r in self.rules]
-        masks = [(enter & ok, stay & ok) for r, ok in zip(self.rules, views)
+        masks = [((enter & ok).tolist(), (stay & ok).tolist()) for r, ok in zip(self.rules, views)
                  for enter, stay in [r.masks(table.values, self.baseline)]]
-        seen = [r.condition.seen(table.values) for r in self.rules]
+        seen = [r.condition.seen(table.values).tolist() for r in self.rules]
+        views = [v.tolist() for v in views]
         scale = table.values.get("body_scale")
-        person = ~np.isnan(scale) if scale is not None else np.ones(n, bool)
+        person = (~np.isnan(scale)).tolist() if scale is not None else [True] * n
+        times = table.timestamp_s.tolist()
+        frames = table.frame_index.tolist()
         out: List[Event] = []
-        names = list(table.values)
         for i in range(n):
-            t = float(table.timestamp_s[i])
+            t = times[i]
             if self._last_t is not None:
                 self._dt = t - self._last_t
             self._last_t = t
-            row = None
+            row = _Row(table.values, i)
             for k, tracker in enumerate(self.trackers):
-                enter, stay = bool(masks[k][0][i]), bool(masks[k][1][i])
+                enter, stay = masks[k][0][i], masks[k][1][i]
                 if not views[k][i]:
                     if person[i]:
                         self.wrong_view_s[tracker.rule.id] += self._dt
@@ -157,12 +176,10 @@ class Engine:
                 elif seen[k][i]:
                     self.judged_s[tracker.rule.id] += self._dt
                 if tracker.open is None and not enter:
-                    continue  # the common case: nothing to do, no row needed
-                if row is None:
-                    row = {name: float(table.values[name][i]) for name in names}
+                    continue  # the common case: nothing to do
                 if tracker.open is not None and (stay if not tracker.open.in_gap else enter):
                     self.active_s[tracker.rule.id] += self._dt
-                ev = tracker.update(t, int(table.frame_index[i]), enter, stay, row)
+                ev = tracker.update(t, frames[i], enter, stay, row)
                 if ev is not None:
                     out.append(ev)
         return out

@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional
 
@@ -53,7 +53,8 @@ class Event:
         return self.end_s - self.start_s
 
     def to_json(self) -> Dict:
-        d = asdict(self)
+        d = {f: getattr(self, f) for f in _FIELDS}
+        d["peak"], d["evidence"] = dict(self.peak), dict(self.evidence)
         for k in ("start_s", "end_s"):
             d[k] = round(d[k], 4)
         d["duration_s"] = round(d["end_s"] - d["start_s"], 4)  # from the rounded ends: a read-back log agrees
@@ -65,23 +66,34 @@ class Event:
         return cls(**d)
 
 
-class EventWriter:
-    """Appends events to ``events.jsonl``, flushing and syncing each line."""
+_FIELDS = [f.name for f in fields(Event)]
 
-    def __init__(self, path: str | Path):
+
+class EventWriter:
+    """Appends events to ``events.jsonl``, flushing and syncing each line.
+
+    ``sync_each=False`` (a whole log written at once, e.g. a re-analysis)
+    syncs once, at close.
+    """
+
+    def __init__(self, path: str | Path, sync_each: bool = True):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._f = open(self.path, "w", encoding="utf-8")
+        self.sync_each = sync_each
         self.count = 0
 
     def write(self, event: Event) -> None:
         self._f.write(json.dumps(event.to_json(), ensure_ascii=False) + "\n")
-        self._f.flush()
-        os.fsync(self._f.fileno())
+        if self.sync_each:
+            self._f.flush()
+            os.fsync(self._f.fileno())
         self.count += 1
 
     def close(self) -> None:
         if not self._f.closed:
+            self._f.flush()
+            os.fsync(self._f.fileno())
             self._f.close()
 
     def __enter__(self) -> "EventWriter":

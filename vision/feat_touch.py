@@ -111,13 +111,17 @@ def touch_features(track: LandmarkTrack, pose: np.ndarray, scale: np.ndarray) ->
     sizes = [regions[n].shape[1] for n in names]
     targets = np.concatenate([*(regions[n] for n in names), face[:, FACE_OVAL]], axis=1)
     edges = np.cumsum([0] + sizes + [len(FACE_OVAL)])
-    near = ~(g.bbox_gap(both, targets) > NEAR_FACE * scale)
-    d = g.pairwise_dist(both[near], targets[near])
+    gaps = g.bbox_gaps(both, targets, edges[:-1])  # per region (and the oval), cheap lower bounds
+    near = ~(np.fmin.reduce(gaps, axis=1) > NEAR_FACE * scale)
+    d2 = g.pairwise_sq_dist(both[near], targets[near])
     cols = [slice(lo, hi) for lo, hi in zip(edges[:-1], edges[1:])]
-    for name, col in zip(names + ["face"], cols[:-1] + [slice(None)]):
-        value = g.bbox_gap(both, targets[:, col])
-        value[near] = g.min_over(d, col)
+    for k, name in enumerate(names):
+        value = gaps[:, k].astype(np.float64)
+        value[near] = g.min_dist_over(d2, cols[k])
         out[f"hand_{name}_dist"] = value / scale
+    whole = np.fmin.reduce(gaps, axis=1).astype(np.float64)
+    whole[near] = g.min_dist_over(d2)
+    out["hand_face_dist"] = whole / scale
     chin_y = regions["chin"][:, 0, 1]
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -166,4 +170,4 @@ def _fingertip_mouth(track: LandmarkTrack, face: np.ndarray) -> np.ndarray:
     lips = face[:, [13, 14, 78, 308, 0, 17]]
     tips = np.concatenate([track.to_square(track.left_hand_xyz)[:, [4, 8]],
                            track.to_square(track.right_hand_xyz)[:, [4, 8]]], axis=1)
-    return g.min_over(g.pairwise_dist(tips, lips))
+    return g.min_dist_over(g.pairwise_sq_dist(tips, lips))

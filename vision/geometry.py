@@ -35,28 +35,38 @@ def angle_between_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
 
 
-def pairwise_dist(points_a: np.ndarray, points_b: np.ndarray) -> np.ndarray:
-    """Distances (T, Na, Nb) between the points of ``a`` (T,Na,2) and ``b`` (T,Nb,2); +inf where either is NaN."""
-    d = points_a[:, :, None, :].astype(np.float32) - points_b[:, None, :, :].astype(np.float32)
-    d2 = d[..., 0] * d[..., 0] + d[..., 1] * d[..., 1]
-    return np.sqrt(np.where(np.isnan(d2), np.inf, d2))
+def pairwise_sq_dist(points_a: np.ndarray, points_b: np.ndarray) -> np.ndarray:
+    """Squared distances (T, Na, Nb) between the points of ``a`` (T,Na,2) and ``b`` (T,Nb,2); NaN where either is."""
+    a, b = points_a.astype(np.float32), points_b.astype(np.float32)
+    dx = a[..., 0][:, :, None] - b[..., 0][:, None, :]  # x and y apart: contiguous, in place, no (..., 2) copy
+    dy = a[..., 1][:, :, None] - b[..., 1][:, None, :]
+    dx *= dx
+    dy *= dy
+    dx += dy
+    return dx
 
 
-def bbox_gap(points_a: np.ndarray, points_b: np.ndarray) -> np.ndarray:
-    """Per row, the gap between the bounding boxes of two point sets (T,N,2): a lower bound
-    of their smallest pairwise distance, and cheap. NaN where either set is empty."""
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        a_lo, a_hi = np.nanmin(points_a, axis=1), np.nanmax(points_a, axis=1)
-        b_lo, b_hi = np.nanmin(points_b, axis=1), np.nanmax(points_b, axis=1)
+def min_dist_over(d2: np.ndarray, columns=slice(None)) -> np.ndarray:
+    """Smallest distance per row of a :func:`pairwise_sq_dist` result over some columns; NaN if none seen."""
+    if not len(d2):
+        return np.zeros(0)
+    return np.sqrt(np.fmin.reduce(d2[:, :, columns].reshape(len(d2), -1), axis=1))
+
+
+def bbox_gaps(points_a: np.ndarray, points_b: np.ndarray, starts) -> np.ndarray:
+    """Per row and per group of ``b``'s points (groups begin at ``starts``), the gap between the
+    bounding boxes of ``a`` and of the group: a lower bound of their smallest pairwise distance,
+    and cheap. (T, len(starts)); NaN where a set is empty."""
+    # fmin/fmax skip NaN, and give NaN only where every point is NaN
+    a_lo, a_hi = np.fmin.reduce(points_a, axis=1)[:, None], np.fmax.reduce(points_a, axis=1)[:, None]
+    b_lo, b_hi = np.fmin.reduceat(points_b, starts, axis=1), np.fmax.reduceat(points_b, starts, axis=1)
     gap = np.maximum(0.0, np.maximum(b_lo - a_hi, a_lo - b_hi))
     return norm(gap)
 
 
-def min_over(d: np.ndarray, columns=slice(None)) -> np.ndarray:
-    """Smallest distance per row of a :func:`pairwise_dist` result over some columns; NaN if none seen."""
-    out = d[:, :, columns].reshape(len(d), -1).min(axis=1) if len(d) else np.zeros(0)
-    return np.where(np.isfinite(out), out, np.nan)
+def bbox_gap(points_a: np.ndarray, points_b: np.ndarray) -> np.ndarray:
+    """:func:`bbox_gaps` for ``b`` as one group: (T,)."""
+    return bbox_gaps(points_a, points_b, [0])[:, 0]
 
 
 def row_nanmedian(a: np.ndarray) -> np.ndarray:

@@ -146,6 +146,7 @@ _GUIDE_SAY = {  # criterion -> (zh, en) when it fails
 }
 _ARM_KEYS = ("wrist_out", "wrist_forward", "wrist_down", "elbow_out", "elbow_forward", "elbow_down", "forearm_deg",
              "forearm_drop_deg", "palm_up", "fingers_extended", "fingers_together", "thumb_bent")
+_ARM_NAMES = {side: tuple(f"{side}_{k}" for k in _ARM_KEYS) for side in ("left", "right")}
 
 
 @dataclass
@@ -156,6 +157,11 @@ class _Arm:
     rows: Deque[Tuple[float, int, np.ndarray]] = field(default_factory=deque)  # (t, frame, _ARM_KEYS values)
     state: str = "idle"
     start: Optional[int] = None  # index in rows of the set-off, while open
+
+    @property
+    def keys(self) -> Tuple[str, ...]:
+        """This arm's feature names in a hand-feature row, in _ARM_KEYS order."""
+        return _ARM_NAMES[self.side]
 
 
 class GuideGestureDetector:
@@ -179,7 +185,7 @@ class GuideGestureDetector:
     def push(self, t: float, frame: int, row: Mapping[str, float]) -> List[Event]:
         """One frame's hand-feature row (in time order); returns the gestures that ended on it."""
         events = [self._step(arm, float(t), int(frame),
-                             np.array([row.get(f"{arm.side}_{k}", np.nan) for k in _ARM_KEYS], dtype=np.float64))
+                             np.array([row.get(k, np.nan) for k in arm.keys], dtype=np.float64))
                   for arm in self.arms]
         return [ev for ev in events if ev is not None]
 
@@ -327,6 +333,9 @@ class HandoverDetector:
     def postures(self, row: Mapping[str, float]) -> Dict[str, bool]:
         """Which postures hold in one row: both hands out, or only the left / right one (NaN: none)."""
         o = self.o
+        seen = [x for x in (row.get("left_wrist_forward", np.nan), row.get("right_wrist_forward", np.nan)) if x == x]
+        if not seen or max(seen) < min(o.forward_min, o.one_forward_min):  # the common case: no hand out
+            return {"both": False, "left": False, "right": False}
         v = {k: float(row.get(k, np.nan)) for k in
              [f"{s}_{k}" for s in SIDES for k in ("wrist_forward", "wrist_down", "elbow_deg")]
              + ["wrists_distance", "wrists_mid_offset"]}
@@ -402,6 +411,19 @@ class HandoverDetector:
                             "frame": rows[top][1]})]
 
 
+class _ColumnRow:
+    """Row ``i`` of per-feature columns, read like a mapping (``row.get(name, default)``)."""
+
+    __slots__ = ("columns", "i")
+
+    def __init__(self, columns: Dict[str, list], i: int):
+        self.columns, self.i = columns, i
+
+    def get(self, name: str, default: float = np.nan) -> float:
+        column = self.columns.get(name)
+        return default if column is None else column[self.i]
+
+
 #: Detector ids as used in rules.yaml's ``detectors:`` section, and their options.
 DETECTOR_OPTIONS = {GUIDE_RULE: GuideOptions, "hand.two_hand_give": HandoverOptions}
 
@@ -428,11 +450,12 @@ def detect_hand_events(track: LandmarkTrack, mirrored: bool = False, guide: Opti
         enabled = {GUIDE_RULE: guide or GuideOptions(), "hand.two_hand_give": handover or HandoverOptions()}
     dets = make_detectors(track.person_id, mirrored, enabled)
     events: List[Event] = []
-    names = list(values)
+    columns = {k: v.tolist() for k, v in values.items()}  # Python floats, read a few at a time per row
+    times, frames = track.timestamp_s.tolist(), track.frame_index.tolist()
     for i in range(len(track)):
-        row = {k: float(values[k][i]) for k in names}
+        row = _ColumnRow(columns, i)
         for det in dets:
-            events += det.push(float(track.timestamp_s[i]), int(track.frame_index[i]), row)
+            events += det.push(times[i], frames[i], row)
     for det in dets:
         events += det.finish()
     return sorted(events, key=lambda e: (e.start_s, e.rule, e.kind))

@@ -188,7 +188,7 @@ def reanalyze(run_dir: str, rules: RuleSet, out_dir: Optional[str] = None,
     if old_log.exists():
         events += [e for e in read_events(old_log) if e.rule.startswith("look.")]
     events.sort(key=lambda e: (e.start_s, e.rule))
-    with EventWriter(out / "events.jsonl") as w:
+    with EventWriter(out / "events.jsonl", sync_each=False) as w:
         for e in events:
             w.write(e)
     write_csv(events, out / "events.csv")
