@@ -1,16 +1,24 @@
-"""Stage 2: landmarks from MediaPipe. The only module that imports mediapipe.
+"""Stage 2: landmarks from MediaPipe's legacy solutions (``mp.solutions``).
+
+MediaPipe is imported in two modules only: this one, for the legacy solutions
+whose models ship inside the wheel, and :mod:`vision.detector_tasks`, the one
+place for the Tasks API (``mediapipe.tasks``) and the ``.task`` files of
+``models/``. No other module imports mediapipe.
 
 The default detector is MediaPipe Holistic from ``mediapipe==0.10.21``, whose
 wheel bundles every model it needs (pose_landmark_full, face_landmark with
 attention for 478 points with irises, hand_landmark_full), so it runs with no
-network. See ``../shared/notes/mediapipe-offline.md`` and the README.
+network. :func:`make_detector` picks the Tasks detector instead when
+``models/`` holds a pose ``.task`` file. See
+``../shared/notes/mediapipe-offline.md``, ``models/README.md`` and the README.
 """
 from __future__ import annotations
 
 import contextlib
 import os
 import sys
-from typing import Dict, Iterator, List
+from pathlib import Path
+from typing import Dict, Iterator, List, Optional
 
 import numpy as np
 
@@ -129,6 +137,9 @@ class HolisticDetector:
     which needs strictly increasing timestamps. Use as a context manager.
     """
 
+    #: Why this detector was chosen (set by :func:`make_detector`; shown in ``model_names``).
+    selection: Optional[str] = None
+
     def __init__(self, still_images: bool = False):
         import mediapipe as mp  # imported here so that tests of other stages never load it
 
@@ -153,6 +164,7 @@ class HolisticDetector:
             "pose": "pose_detection + pose_landmark_full (model_complexity=1)",
             "face": "face_landmark_with_attention (478 points, irises)",
             "hands": "hand_landmark_full via holistic hand re-crop",
+            **({"selection": self.selection} if self.selection else {}),
         }
 
     def __enter__(self) -> "HolisticDetector":
@@ -242,3 +254,95 @@ class FaceBoxDetector:
                 boxes.append((x0, y0, x1, y1))
                 scores.append(float(d.score[0]) if d.score else 0.0)
         return (np.array(boxes, np.float32).reshape(-1, 4), np.array(scores, np.float32))
+
+
+class LegacyFaceHands:
+    """Faces (478 points with irises) and hands (21 points) from the bundled legacy solutions.
+
+    The fallbacks :class:`vision.detector_tasks.TasksDetector` uses where
+    ``models/`` has no face or hand ``.task`` file: ``solutions.face_mesh``
+    (``refine_landmarks=True``: face_landmark_with_attention) and
+    ``solutions.hands`` (``model_complexity=1``: palm_detection_full +
+    hand_landmark_full), both bundled in the wheel. ``max_faces=0`` or
+    ``max_hands=0`` leaves that model out. Each image is judged on its own:
+    the caller gives them crops around each pose's head and hands, as
+    Holistic does, since their detectors miss faces and hands that are small
+    in the frame, and assigns what they find to people.
+    """
+
+    def __init__(self, max_faces: int, max_hands: int, min_confidence: float = 0.5):
+        import mediapipe as mp  # imported here so that tests of other stages never load it
+
+        self._warm: Dict[str, bool] = {"face": False, "hands": False}
+        with _quiet_native_stderr():
+            self._face = mp.solutions.face_mesh.FaceMesh(
+                static_image_mode=True, max_num_faces=max_faces, refine_landmarks=True,
+                min_detection_confidence=min_confidence, min_tracking_confidence=min_confidence,
+            ) if max_faces > 0 else None
+            self._hands = mp.solutions.hands.Hands(
+                static_image_mode=True, max_num_hands=max_hands, model_complexity=1,
+                min_detection_confidence=min_confidence, min_tracking_confidence=min_confidence,
+            ) if max_hands > 0 else None
+
+    @property
+    def model_names(self) -> Dict[str, str]:
+        names = {}
+        if self._face is not None:
+            names["face"] = ("solutions.face_mesh on head crops: face_detection_short_range + "
+                             "face_landmark_with_attention (bundled, 478 points, irises)")
+        if self._hands is not None:
+            names["hands"] = "solutions.hands on hand crops: palm_detection_full + hand_landmark_full (bundled)"
+        return names
+
+    def _run(self, kind: str, graph, rgb: np.ndarray):
+        if self._warm[kind]:
+            return graph.process(rgb)
+        with _quiet_native_stderr():  # the first run loads the model and logs about it
+            res = graph.process(rgb)
+        self._warm[kind] = True
+        return res
+
+    def faces(self, rgb: np.ndarray) -> List[np.ndarray]:
+        """Every face found in ``rgb`` (a crop), each (478, 3) normalised to it; [] when left out."""
+        if self._face is None:
+            return []
+        res = self._run("face", self._face, rgb)
+        return [_xyz(f, N_FACE) for f in res.multi_face_landmarks or []]
+
+    def hands(self, rgb: np.ndarray) -> List[np.ndarray]:
+        """Every hand found in ``rgb`` (a crop), each (21, 3) normalised to it; [] when left out."""
+        if self._hands is None:
+            return []
+        res = self._run("hands", self._hands, rgb)
+        return [_xyz(h, N_HAND) for h in res.multi_hand_landmarks or []]
+
+    def close(self) -> None:
+        for graph in (self._face, self._hands):
+            if graph is not None:
+                graph.close()
+        self._face = self._hands = None
+
+
+#: Where users drop official ``.task`` files (see ``models/README.md``).
+MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+
+
+def make_detector(still_images: bool, models_dir: Path = MODELS_DIR, num_poses: int = 1):
+    """The landmark detector to use: Tasks when ``models_dir`` holds a pose ``.task`` file, else Holistic.
+
+    ``num_poses`` (people per frame) applies to the Tasks detector only;
+    Holistic follows one person. The detector's ``model_names`` says which
+    was chosen and why (key ``selection``), and which files it loaded.
+    """
+    from vision.detector_tasks import TasksDetector, find_task_files
+
+    models_dir = Path(models_dir)
+    files = find_task_files(models_dir)
+    if files.pose is None:
+        det = HolisticDetector(still_images=still_images)
+        det.selection = f"HolisticDetector: no pose_landmarker*.task in {models_dir}"
+        return det
+    det = TasksDetector(files.pose, still_images=still_images, num_poses=num_poses,
+                        face_task=files.face, hand_task=files.hand)
+    det.selection = f"TasksDetector: {files.pose.name} found in {models_dir}"
+    return det

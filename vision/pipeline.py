@@ -28,7 +28,7 @@ from vision.frames import FrameSource, SourceInfo
 from vision.landmarks import FrameLandmarks
 from vision.rules import RuleSet
 
-SUBJECT = 0  # the person the rules judge (the only one the Holistic detector finds)
+SUBJECT = 0  # the person the rules judge (Holistic finds one; the Tasks detector numbers the most prominent 0)
 
 
 @dataclass
@@ -87,7 +87,7 @@ def analyze(input_path: str, out_dir: str, rules: RuleSet, sample_fps: Optional[
     out.mkdir(parents=True, exist_ok=True)
     info: SourceInfo = src.info
     if detector_factory is None:
-        from vision.detector import HolisticDetector as detector_factory  # noqa: N813
+        from vision.detector import make_detector as detector_factory  # Holistic, or models/*.task if present
     status = "complete"
     events: List[Event] = []
     t_models = 0.0

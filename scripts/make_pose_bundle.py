@@ -1,0 +1,46 @@
+#!/usr/bin/env python3
+"""Build ``models/pose_landmarker_full.task`` from the models inside the mediapipe wheel, offline.
+
+    python scripts/make_pose_bundle.py [--models-dir models] [--hands]
+
+The bundle holds the same pose models Holistic uses (pose_detection +
+pose_landmark_full), packaged for MediaPipe's Tasks API, so the analysis then
+runs the Tasks detector, which can follow several people a frame. ``--hands``
+also writes ``hand_landmarker.task`` (palm_detection_full + hand_landmark_full).
+No network is needed. An official ``.task`` file of the same name is
+overwritten only with ``--force``. See ``models/README.md``.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models-dir", type=Path, default=REPO / "models")
+    ap.add_argument("--hands", action="store_true", help="also build hand_landmarker.task")
+    ap.add_argument("--force", action="store_true", help="overwrite existing .task files")
+    args = ap.parse_args(argv)
+
+    from vision.detector import filtered_stderr
+    from vision.detector_tasks import build_bundled_task
+
+    jobs = [("pose", "pose_landmarker_full.task")] + ([("hand", "hand_landmarker.task")] if args.hands else [])
+    with filtered_stderr():
+        for kind, name in jobs:
+            out = args.models_dir / name
+            if out.exists() and not args.force:
+                print(f"{out}: exists, left alone (use --force to overwrite)")
+                continue
+            build_bundled_task(kind, out)
+            print(f"{out}: written ({out.stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
