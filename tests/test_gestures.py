@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 
 from vision.events import Event
-from vision.gestures import GuideGestureDetector, GuideOptions, HandoverDetector, detect_hand_events
+from vision.gestures import GuideGestureDetector, GuideOptions, HandoverDetector
+from vision.movements import detect_hand_events
 from vision.hands import HAND_FEATURES, HAND_Z_GAIN, hand_features, log_dimensionless_jerk
 from vision.landmarks import N_FACE, N_HAND, N_POSE, FrameLandmarks, LandmarkTrack, PersonLandmarks
 

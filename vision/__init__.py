@@ -5,7 +5,7 @@ Data flows one way, one module a stage:
     frames.py -> detector.py (+ detector_tasks.py for models/*.task: the only MediaPipe code)
     -> landmarks.py, cache.py
     -> features.py (skeleton, feat_body, feat_face, feat_touch; hands.py for gestures)
-    -> calibration.py -> rules.py -> engine.py (gestures.py for whole movements)
+    -> calibration.py -> rules.py -> engine.py (movements.py, gestures.py for whole movements)
     -> events.py (events.jsonl, CSV) -> outputs: render.py, clips.py, report.py
 
 ``analyzer.py`` judges one person (live or offline), ``pipeline.py`` runs a

@@ -19,7 +19,7 @@ from vision.engine import Engine
 from vision.events import Event
 from vision.features import (MAX_WINDOW_S, FeatureTable, compute_features, instant_features, mouth_state,
                              temporal_features)
-from vision.gestures import detect_hand_events, make_detectors
+from vision.movements import detect_hand_events, make_detectors
 from vision.hands import hand_features
 from vision.landmarks import FrameLandmarks, LandmarkTrack, PersonLandmarks
 from vision.rules import RuleSet

@@ -17,7 +17,7 @@ import platform
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional
 
 from vision import __version__
 from vision.analyzer import PersonAnalyzer, PersonOptions, analyze_track

@@ -78,7 +78,7 @@ def rule_texts(run: RunFolder) -> Dict[str, Dict[str, str]]:
         for r in rs.rules:
             out.setdefault(r.id, {"kind": r.kind, "severity": r.severity, "clause": r.clause,
                                   "message_zh": r.message_zh, "message_en": r.message_en, "changed": changed})
-    from vision.gestures import DETECTOR_TEXTS
+    from vision.movements import DETECTOR_TEXTS
 
     for det_id, texts in DETECTOR_TEXTS.items():
         out.setdefault(det_id, {**texts, "changed": ""})

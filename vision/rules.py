@@ -128,7 +128,7 @@ class RuleSet:
     baseline_clamp: Dict[str, Tuple[float, float]]
     sha256: str
     path: str
-    #: gesture detectors that are not threshold rules (``vision/gestures.py``):
+    #: gesture detectors that are not threshold rules (``vision/movements.py``):
     #: id -> options object, for the enabled ones
     detectors: Dict[str, object] = field(default_factory=dict)
 
@@ -339,7 +339,7 @@ def parse_rules(text: str, path: str = "rules.yaml") -> RuleSet:
 
 def _parse_detectors(ctx: _Ctx, obj) -> Dict[str, object]:
     """``detectors: {hand.guide_form: {enabled: true, <threshold>: value, ...}, ...}``."""
-    from vision.gestures import DETECTOR_OPTIONS
+    from vision.movements import DETECTOR_OPTIONS
 
     ctx.keys("detectors", obj, set(DETECTOR_OPTIONS))
     out = {}
