@@ -5,7 +5,6 @@ seen never produces a number.
 """
 from __future__ import annotations
 
-
 import numpy as np
 
 
