@@ -165,3 +165,89 @@ def test_analysing_a_truncated_video_keeps_what_was_readable_and_reports_partial
     meta = json.loads((tmp_path / "run" / "run.json").read_text(encoding="utf-8"))
     assert meta["status"] == "partial" and meta["input"]["frames_read"] == n
     assert len(load_tracks(tmp_path / "run")[0]) == n
+
+
+class FakeCamera:
+    """Stands in for cv2.VideoCapture(device): a few grey frames, then the camera stops."""
+
+    def __init__(self, device, frames=5):
+        self.device, self.left = device, frames
+
+    def isOpened(self):  # noqa: N802 (OpenCV's name)
+        return self.device == 0
+
+    def read(self):
+        if self.left <= 0:
+            return False, None
+        self.left -= 1
+        return True, np.full((48, 64, 3), 128, np.uint8)
+
+    def get(self, prop):
+        return 30.0 if prop == cv2.CAP_PROP_FPS else 0.0
+
+    def release(self):
+        pass
+
+
+def test_a_live_camera_gives_clock_timed_frames_and_says_when_it_stops(monkeypatch):
+    """camera:0 reads the device until it stops: increasing times from 0, a warning at the end."""
+    import vision.frames as frames_mod
+
+    monkeypatch.setattr(frames_mod.cv2, "VideoCapture", FakeCamera)
+    with FrameSource("camera:0") as src:
+        got = list(src)
+    assert src.kind == "camera" and src.info.width == 64 and src.info.height == 48
+    assert [f.index for f in got] == [0, 1, 2, 3, 4]
+    times = [f.timestamp_s for f in got]
+    assert times[0] >= 0.0 and all(b > a for a, b in zip(times, times[1:]))
+    assert any("stopped" in w for w in src.info.warnings)
+
+
+def test_a_camera_that_cannot_be_opened_is_a_clear_error(monkeypatch):
+    import vision.frames as frames_mod
+
+    monkeypatch.setattr(frames_mod.cv2, "VideoCapture", FakeCamera)
+    with pytest.raises(InputError, match="camera:3: the camera cannot be opened"):
+        FrameSource("camera:3")
+    with pytest.raises(InputError, match="camera:N with N a device number"):
+        FrameSource("camera:front")
+
+
+def test_a_live_camera_run_tracks_and_reports_events_as_they_close(monkeypatch, tmp_path, rules):
+    """analyze('camera:0'): tracking (not still) mode, a face touch that ends is handed to on_event while the
+    camera still runs, the run is named after the camera, and 'partial' when the camera stops on its own."""
+    import time
+
+    import vision.frames as frames_mod
+
+    class SlowCamera(FakeCamera):
+        def read(self):
+            time.sleep(0.02)  # about 50 frames a second, timed by the clock
+            return super().read()
+
+    monkeypatch.setattr(frames_mod.cv2, "VideoCapture", lambda d: SlowCamera(d, frames=50))
+    modes, seen = [], []
+    touching, resting = make_person(hand_at="ear", image_wh=WH), make_person(hand_at="lap", image_wh=WH)
+
+    class TouchThenRest(PersonEveryFrame):
+        def __init__(self, still_images=False):
+            super().__init__(still_images)
+            modes.append(still_images)
+            self.n = 0
+
+        def detect(self, image_bgr, timestamp_s):
+            self.n += 1
+            return [touching if self.n <= 20 else resting]
+
+    from vision.analyzer import PersonOptions
+
+    res = analyze("camera:0", str(tmp_path / "live"), rules, progress=False, detector_factory=TouchThenRest,
+                  appearance=None, on_event=seen.append,
+                  options=PersonOptions(calibration_window_s=(0.0, 0.1)))  # events wait for the calibration
+    assert modes == [False]
+    meta = json.loads((tmp_path / "live" / "run.json").read_text(encoding="utf-8"))
+    assert meta["input"]["path"] == "camera:0" and meta["input"]["kind"] == "camera"
+    assert res.status == "partial"
+    touches = [e for e in read_events(tmp_path / "live" / "events.jsonl") if e.rule == "gesture.face_touch"]
+    assert len(touches) == 1
+    assert [e.to_json() for e in seen if e.rule == "gesture.face_touch"] == [touches[0].to_json()]

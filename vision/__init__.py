@@ -18,5 +18,6 @@ import os
 # FFmpeg (inside OpenCV) prints its own complaints about damaged files; the
 # tool says what went wrong in one line of its own instead.
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
 
 __version__ = "0.1.0"

@@ -45,7 +45,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     a = sub.add_parser("analyze", help="analyse a video, a folder of frames or an image into a run folder")
-    a.add_argument("input", nargs="?", help="video (mp4, avi, mov, mkv, webm, gif), folder of frames, or image")
+    a.add_argument("input", nargs="?", help="video (mp4, avi, mov, mkv, webm, gif), folder of frames, image, "
+                   "or camera:N for live camera N (events are printed as they close; stop with Ctrl-C or --end)")
     a.add_argument("--out", required=True, help="run folder to write (events.jsonl, events.csv, run.json, landmarks/)")
     a.add_argument("--rules", default=str(REPO_RULES), help="rules file (default: the repo's rules.yaml)")
     a.add_argument("--fps", type=float, default=None,
@@ -124,11 +125,13 @@ def cmd_analyze(args) -> int:
         raise InputProblem("analyze: give an INPUT file or folder, or --from-landmarks RUN_DIR")
     if args.fps is None:  # a folder of frames runs at its own rate unless told
         args.fps = 0 if Path(args.input).is_dir() else DEFAULT_FPS
+    live = args.input.startswith("camera:")
     fps = None if args.fps == 0 else args.fps
     options = PersonOptions(args.calibrate, baseline, args.customer_side or "camera", args.mirrored)
     res = analyze(args.input, args.out, rules, sample_fps=fps, start_s=args.start, end_s=args.end,
                   progress=not args.quiet and sys.stderr.isatty(), options=options,
-                  appearance=None if args.no_appearance else args.fringe_rule)
+                  appearance=None if args.no_appearance else args.fringe_rule,
+                  on_event=_print_event if live else None)
     if args.save_profile and res.info.get("baseline"):
         save_profile(args.save_profile, res.info["baseline"], source=args.input)
     for w in res.warnings:
@@ -141,6 +144,10 @@ def cmd_analyze(args) -> int:
         print("interrupted: the events found so far are in the run folder", file=sys.stderr)
         return EXIT_INTERRUPTED
     return EXIT_PARTIAL if res.status == "partial" else 0
+
+
+def _print_event(e) -> None:
+    print(f"{e.start_s:8.1f}-{e.end_s:.1f} s  {e.rule:22s} {e.message_zh} · {e.message_en}", flush=True)
 
 
 def cmd_evaluate(args) -> int:

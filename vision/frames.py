@@ -1,5 +1,6 @@
-"""Stage 1: frames. Reads a video file, an animated GIF, a folder of frames or
-a single image and yields :class:`Frame` objects with their index and time.
+"""Stage 1: frames. Reads a video file, an animated GIF, a folder of frames, a
+single image or a live camera (``camera:N``) and yields :class:`Frame`
+objects with their index and time.
 
 Timestamps come from the container where it gives usable ones (variable frame
 rate GIFs, phone videos); otherwise ``index / fps``. Rotation metadata is
@@ -55,7 +56,12 @@ class SourceInfo:
         return self.kind == "image"
 
 
+CAMERA_PREFIX = "camera:"
+
+
 def _probe_kind(path: Path) -> str:
+    if str(path).startswith(CAMERA_PREFIX):
+        return "camera"
     if not path.exists():
         raise InputError(f"{path}: no such file or folder")
     if path.is_dir():
@@ -93,11 +99,13 @@ class FrameSource:
         self.sample_fps = sample_fps
         self.start_s = max(0.0, start_s)
         self.end_s = end_s
-        self.kind = _probe_kind(self.path)
+        self.kind = _probe_kind(Path(str(path)) if not str(path).startswith(CAMERA_PREFIX) else str(path))
         self._cap: Optional[cv2.VideoCapture] = None
         self._files: List[Path] = []
         self._use_container_time = False
-        if self.kind == "video":
+        if self.kind == "camera":
+            self.info = self._open_camera(str(path))
+        elif self.kind == "video":
             self.info = self._open_video()
         elif self.kind == "folder":
             self.info = self._open_folder(sample_fps or folder_fps)
@@ -108,6 +116,23 @@ class FrameSource:
             self.info = SourceInfo(str(self.path), "image", 0.0, 1, w, h, 0.0)
 
     # -- opening -------------------------------------------------------------
+    def _open_camera(self, spec: str) -> SourceInfo:
+        """``camera:N``: OpenCV device N, timed by the clock; runs until --end or Ctrl-C."""
+        try:
+            device = int(spec[len(CAMERA_PREFIX):])
+        except ValueError:
+            raise InputError(f"{spec}: a camera is given as camera:N with N a device number, e.g. camera:0") from None
+        cap = cv2.VideoCapture(device)
+        ok, first = cap.read() if cap.isOpened() else (False, None)
+        if not ok or first is None:
+            cap.release()
+            raise InputError(f"{spec}: the camera cannot be opened or gives no picture (connected? used by another program?)")
+        self._cap = cap
+        self._first = first
+        h, w = first.shape[:2]
+        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        return SourceInfo(spec, "camera", fps if 0 < fps < 1000 else 30.0, 0, w, h, 0.0)
+
     def _open_video(self) -> SourceInfo:
         cap = cv2.VideoCapture(str(self.path))
         if not cap.isOpened():
@@ -169,7 +194,33 @@ class FrameSource:
         if self.kind == "folder":
             yield from self._iter_folder()
             return
+        if self.kind == "camera":
+            yield from self._iter_camera()
+            return
         yield from self._iter_video()
+
+    def _iter_camera(self) -> Iterator[Frame]:
+        import time
+
+        cap = self._cap
+        assert cap is not None, "FrameSource iterated after close()"
+        t0 = time.monotonic()
+        last_kept: Optional[float] = None
+        image, index = self._first, 0
+        while image is not None:
+            t = time.monotonic() - t0
+            if self.end_s is not None and t > self.end_s:
+                break
+            if self._wanted(t, last_kept):
+                last_kept = t
+                self.info.frames_read += 1
+                yield Frame(index, t, image)
+            index += 1
+            ok, image = cap.read()
+            if not ok:
+                self.info.warnings.append(f"the camera stopped giving pictures after {t:.1f} s")
+                break
+        self.info.duration_s = time.monotonic() - t0
 
     def _iter_folder(self) -> Iterator[Frame]:
         fps = self.info.fps

@@ -74,12 +74,14 @@ def _rules_meta(rules: RuleSet) -> Dict:
 def analyze(input_path: str, out_dir: str, rules: RuleSet, sample_fps: Optional[float] = None,
             start_s: float = 0.0, end_s: Optional[float] = None, progress: bool = True,
             options: PersonOptions = PersonOptions(), appearance: Optional[str] = "brows",
-            detector_factory: Optional[Callable] = None) -> RunResult:
+            detector_factory: Optional[Callable] = None,
+            on_event: Optional[Callable[[Event], None]] = None) -> RunResult:
     """Run the models over ``input_path`` and the rules over their landmarks.
 
     ``appearance``: the experimental clause 1.2 checks, judged once on the
     clearest frontal frames, with this fringe rule ("brows" 前发不过眉 or
-    "forehead" 前发不附额); None skips them.
+    "forehead" 前发不附额); None skips them. ``on_event`` is called with each
+    event as it closes (a live camera prints them).
     """
     t_start = time.perf_counter()
     src = FrameSource(input_path, sample_fps=sample_fps, start_s=start_s, end_s=end_s)  # checks the input first
@@ -92,10 +94,10 @@ def analyze(input_path: str, out_dir: str, rules: RuleSet, sample_fps: Optional[
     events: List[Event] = []
     t_models = 0.0
     n = 0
-    with src, detector_factory(still_images=src.kind != "video") as det, \
+    with src, detector_factory(still_images=src.kind in ("image", "folder")) as det, \
             EventWriter(out / "events.jsonl") as writer:
         cache = LandmarkCacheWriter(out, (info.width, info.height),
-                                    {"source": str(Path(input_path).resolve()), "kind": info.kind, "fps": info.fps,
+                                    {"source": _source_name(input_path, info), "kind": info.kind, "fps": info.fps,
                                      "sample_fps": sample_fps, "still": info.is_still})
         analyzer = PersonAnalyzer(rules, SUBJECT, (info.width, info.height), still=info.is_still,
                                   **options.kwargs())
@@ -114,6 +116,8 @@ def analyze(input_path: str, out_dir: str, rules: RuleSet, sample_fps: Optional[
                 for ev in analyzer.push(fl):
                     writer.write(ev)
                     events.append(ev)
+                    if on_event is not None:
+                        on_event(ev)
                 n += 1
                 bar.update(1)
         except KeyboardInterrupt:
@@ -135,7 +139,7 @@ def analyze(input_path: str, out_dir: str, rules: RuleSet, sample_fps: Optional[
         "status": status,
         "models": getattr(det, "model_names", {}),
         "rules": _rules_meta(rules),
-        "input": {**asdict(info), "path": str(Path(input_path).resolve()), "start_s": start_s, "end_s": end_s,
+        "input": {**asdict(info), "path": _source_name(input_path, info), "start_s": start_s, "end_s": end_s,
                   "sample_fps": sample_fps},
         "subject": SUBJECT,
         "options": _options_meta(options),
@@ -150,6 +154,11 @@ def analyze(input_path: str, out_dir: str, rules: RuleSet, sample_fps: Optional[
     }
     _write_run_json(out, payload)
     return RunResult(out, events, status, payload, list(info.warnings))
+
+
+def _source_name(input_path: str, info: SourceInfo) -> str:
+    """An absolute path for files (outputs re-open them); a camera keeps its camera:N name."""
+    return str(input_path) if info.kind == "camera" else str(Path(input_path).resolve())
 
 
 def _previous_run(run_dir: str) -> Dict:
