@@ -124,3 +124,11 @@ def test_count_entries_counts_rising_edges_inside_the_trailing_window():
     # window 4 s at t=9 sees rows (5, 9]: only the rise at 6
     assert g.count_entries(on, t, 4.0)[9] == 1
     assert g.count_entries(on, t, 4.0)[11] == 0
+
+
+def test_trailing_mean_averages_the_seen_values_of_the_window():
+    t = np.arange(6.0)
+    v = np.array([1.0, 3.0, NAN, 5.0, NAN, NAN])
+    out = g.trailing_mean(v, t, 2.0)  # window (t-2, t]: this row and the one before
+    np.testing.assert_allclose(out, [1.0, 2.0, 3.0, 5.0, 5.0, NAN])
+    np.testing.assert_allclose(g.trailing_mean(v, t, 2.0, from_index=3), out[3:])

@@ -43,6 +43,7 @@ TEMPORAL_FEATURES: Dict[str, tuple] = {
     "hand_mouth_trips_10s": ("count", "hand arrivals at the mouth in the trailing 10 s"),
     "hand_mouth_time_3s": ("s", "time a hand was at the mouth in the trailing 3 s"),
     "hip_sway_2s": ("shoulder widths", "std of the hip centre across the image over the trailing 2 s"),
+    "eye_open_1s": ("eye widths", "eye_open averaged over the trailing 1 s (a blink barely moves it; lowered eyes do)"),
     "standing": ("0/1", "the posture decision: the last standing_now seen in the trailing 5 s (1 standing, 0 sitting, "
                  "NaN unknown); sit.* rules apply unless standing, stand.* rules only when standing"),
 }
@@ -110,6 +111,7 @@ def temporal_features(values: Dict[str, np.ndarray], t: np.ndarray, from_index: 
         "hand_mouth_trips_10s": g.count_entries(on, t, 10.0)[from_index:],
         "hand_mouth_time_3s": g.trailing_sum(on * dt, t, 3.0, from_index),
         "hip_sway_2s": g.trailing_std(values["hip_x"], t, 2.0, from_index) / values["body_scale"][from_index:],
+        "eye_open_1s": g.trailing_mean(values["eye_open"], t, 1.0, from_index),
         "standing": g.trailing_last(values["standing_now"], t, POSTURE_HOLD_S, from_index),
     }
 

@@ -107,6 +107,13 @@ def trailing_sum(values: np.ndarray, times: np.ndarray, window_s: float, from_in
     return np.where(n > 0, np.round(s, 9), np.nan)
 
 
+def trailing_mean(values: np.ndarray, times: np.ndarray, window_s: float, from_index: int = 0) -> np.ndarray:
+    """Mean of the non-NaN values in the trailing window (rounded to 1e-9); NaN where it holds none."""
+    n, s, _ = _window_sums(values, times, window_s, from_index)
+    with np.errstate(all="ignore"):
+        return np.where(n > 0, np.round(s / n, 9), np.nan)
+
+
 def trailing_std(values: np.ndarray, times: np.ndarray, window_s: float, from_index: int = 0) -> np.ndarray:
     """Population standard deviation over the same trailing window (NaN-aware, rounded to 1e-9)."""
     n, s, ss = _window_sums(values, times, window_s, from_index)
