@@ -218,3 +218,17 @@ def test_detector_thresholds_in_the_rules_file_are_checked_with_suggestions():
         parse_rules(base + "detectors:\n  hand.guide_from: {}\n", "t.yaml")
     with pytest.raises(RulesError, match=r"height_band: must be a list of 2 numbers"):
         parse_rules(base + "detectors:\n  hand.guide_form: {height_band: 0.3}\n", "t.yaml")
+
+
+def test_a_hand_held_in_front_of_the_face_is_not_a_touch():
+    """Same fingertip on the nose: a hand of normal size touches; one 1.8x bigger (nearer the camera) does not.
+    With the hand model lost (pose points only) the size is unknown and the touch still counts."""
+    rules = load_rules("rules.yaml")
+    at_nose = make_person(hand_at="nose")
+    tip = at_nose.right_hand_xyz[8].copy()
+    big = replace(at_nose, right_hand_xyz=tip + 1.8 * (at_nose.right_hand_xyz - tip))
+    sizes = compute_features(track_of([at_nose, big]))["hand_face_size"]
+    assert sizes[1] == pytest.approx(1.8 * sizes[0], rel=1e-3) and sizes[0] < 0.62 < sizes[1]
+    for person, expect in ((at_nose, True), (big, False), (make_person(hand_at="nose", hand_model=False), True)):
+        events, _, table = analyze_track(track_of([person] * 10), rules)
+        assert ("gesture.face_touch" in {e.rule for e in events}) is expect, table["hand_face_size"][0]

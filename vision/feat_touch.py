@@ -47,6 +47,8 @@ TOUCH_FEATURES: Dict[str, tuple] = {
     "fingertip_mouth_dist": ("shoulder widths", "thumb or index fingertip to the lips (hand model only: NaN when it lost the hand)"),
     "hand_y_below_chin": ("shoulder widths", "highest visible hand below the chin (+) or above it (-)"),
     "hands_in_front": ("0/1", "a hand is between the shoulders horizontally, below the chin, above the hips (NaN: no hand seen)"),
+    "hand_face_size": ("face heights", "the larger hand's wrist-to-middle-knuckle length over the face height (hand model only): "
+                       "0.3-0.55 for a hand at the face, larger for a hand held in front of it, nearer the camera"),
     "call_sign": ("0/1", "a hand makes the mimed 'call' sign: thumb and little finger out, middle fingers curled (NaN: no hand seen)"),
 }
 
@@ -138,6 +140,9 @@ def touch_features(track: LandmarkTrack, pose: np.ndarray, scale: np.ndarray) ->
     out["hands_in_front"] = np.where(known, in_front.astype(float), np.nan)
     out["call_sign"] = _call_sign(track)
     out["fingertip_mouth_dist"] = _fingertip_mouth(track, face) / scale
+    face_h = g.dist(face[:, 10], face[:, 152])
+    sizes = [g.dist(h[:, 0], h[:, 9]) for h in (track.to_square(track.left_hand_xyz), track.to_square(track.right_hand_xyz))]
+    out["hand_face_size"] = np.fmax(*sizes) / face_h
     # The chin is not a rival of the mouth: a hand at the lips is always near the chin too.
     for target, not_rivals in (("mouth", {"mouth", "chin"}), ("nose", {"nose"}), ("ear", {"ear", "cheek"}),
                                ("eyes", {"eyes"})):
