@@ -47,15 +47,15 @@ def test_bbox_gap_is_a_lower_bound_of_the_smallest_distance_and_nan_for_an_empty
     rng = np.random.default_rng(2)
     a, b = rng.uniform(0, 1, (200, 5, 2)), rng.uniform(0, 1, (200, 7, 2)) + rng.uniform(-1, 1, (200, 1, 2))
     a[rng.random((200, 5)) < 0.3] = NAN
-    gap, best = g.bbox_gap(a, b), g.min_dist_over(g.pairwise_sq_dist(a, b))
+    gap, best = g.bbox_gaps(a, b, [0])[:, 0], g.min_dist_over(g.pairwise_sq_dist(a, b))
     seen = ~np.isnan(best)
     assert np.all(gap[seen] <= best[seen] + 1e-6)
     assert np.any(gap[seen] > 0)  # not trivially zero
-    assert g.bbox_gap(np.array([[[0.0, 0.0]]]), np.array([[[3.0, 4.0]]]))[0] == pytest.approx(5.0)
-    assert np.isnan(g.bbox_gap(np.full((1, 2, 2), NAN), np.zeros((1, 2, 2))))[0]
+    assert g.bbox_gaps(np.array([[[0.0, 0.0]]]), np.array([[[3.0, 4.0]]]), [0])[0, 0] == pytest.approx(5.0)
+    assert np.isnan(g.bbox_gaps(np.full((1, 2, 2), NAN), np.zeros((1, 2, 2)), [0]))[0, 0]
     groups = g.bbox_gaps(a, b, [0, 3])  # b's points 0-2 and 3-6 as two groups
-    np.testing.assert_allclose(groups[:, 0], g.bbox_gap(a, b[:, :3]), equal_nan=True)
-    np.testing.assert_allclose(groups[:, 1], g.bbox_gap(a, b[:, 3:]), equal_nan=True)
+    np.testing.assert_allclose(groups[:, 0], g.bbox_gaps(a, b[:, :3], [0])[:, 0], equal_nan=True)
+    np.testing.assert_allclose(groups[:, 1], g.bbox_gaps(a, b[:, 3:], [0])[:, 0], equal_nan=True)
 
 
 def test_row_nanmedian_matches_numpy_and_gives_nan_for_an_empty_row():

@@ -76,9 +76,6 @@ class FeatureTable:
     def __getitem__(self, name: str) -> np.ndarray:
         return self.values[name]
 
-    def row(self, i: int) -> Dict[str, float]:
-        return {k: float(v[i]) for k, v in self.values.items()}
-
 
 def mouth_state(dist: np.ndarray, previous: bool = False) -> np.ndarray:
     """The at-mouth state per row, starting from ``previous`` (carried by a live caller)."""

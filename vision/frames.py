@@ -17,7 +17,6 @@ from typing import Iterator, List, Optional
 import cv2
 import numpy as np
 
-VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".gif", ".m4v", ".mpg", ".mpeg", ".wmv"}
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 #: A folder of frames has no frame rate of its own; this one is assumed
 #: unless ``--fps`` says otherwise.

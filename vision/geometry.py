@@ -62,11 +62,6 @@ def bbox_gaps(points_a: np.ndarray, points_b: np.ndarray, starts) -> np.ndarray:
     return norm(gap)
 
 
-def bbox_gap(points_a: np.ndarray, points_b: np.ndarray) -> np.ndarray:
-    """:func:`bbox_gaps` for ``b`` as one group: (T,)."""
-    return bbox_gaps(points_a, points_b, [0])[:, 0]
-
-
 def row_nanmedian(a: np.ndarray) -> np.ndarray:
     """Median of each row of a (T, K) array, ignoring NaN; NaN for a row with none.
 

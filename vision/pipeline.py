@@ -23,7 +23,7 @@ from vision import __version__
 from vision.analyzer import PersonAnalyzer, PersonOptions, analyze_track
 from vision.appearance import AppearanceSampler
 from vision.cache import LandmarkCacheWriter, load_meta, load_tracks
-from vision.events import Event, EventWriter, read_events, write_csv
+from vision.events import SCHEMA_VERSION, Event, EventWriter, read_events, write_csv
 from vision.frames import FrameSource, SourceInfo
 from vision.landmarks import FrameLandmarks
 from vision.rules import RuleSet
@@ -135,7 +135,8 @@ def analyze(input_path: str, out_dir: str, rules: RuleSet, sample_fps: Optional[
     write_csv(events, out / "events.csv")
     analysed_s = (info.duration_s if not info.is_still else 0.0)
     payload = {
-        "tool": {"name": "conduct-coach-vision", "version": __version__, "python": platform.python_version()},
+        "tool": {"name": "conduct-coach-vision", "version": __version__, "python": platform.python_version(),
+                 "event_schema": SCHEMA_VERSION},
         "status": status,
         "models": getattr(det, "model_names", {}),
         "rules": _rules_meta(rules),
