@@ -29,8 +29,8 @@ DEFAULT_CLIP = REPO.parent / "shared" / "media" / "sitting" / "sideview_man_post
 
 
 def bare_loop(clip: str, fps: float) -> tuple:
-    from vision.detector import HolisticDetector
-    from vision.frames import FrameSource
+    from vision.detect.holistic import HolisticDetector
+    from vision.io.frames import FrameSource
 
     t0 = time.perf_counter()
     n = 0
@@ -43,7 +43,7 @@ def bare_loop(clip: str, fps: float) -> tuple:
 
 def full_analyze(clip: str, fps: float, out: str) -> tuple:
     from vision.pipeline import analyze
-    from vision.rules import load_rules
+    from vision.judge.rules import load_rules
 
     rules = load_rules(REPO / "rules.yaml")
     t0 = time.perf_counter()
@@ -53,7 +53,7 @@ def full_analyze(clip: str, fps: float, out: str) -> tuple:
 
 def reanalysis(run_dir: str, repeats: int = 5) -> float:
     from vision.pipeline import reanalyze
-    from vision.rules import load_rules
+    from vision.judge.rules import load_rules
 
     rules = load_rules(REPO / "rules.yaml")
     times = []
@@ -68,8 +68,8 @@ def tiled_cache(run_dir: str, times: int, out: str) -> str:
     """The run's landmark cache repeated ``times`` times end to end: a long recording's cache."""
     import numpy as np
 
-    from vision.cache import LandmarkCacheWriter, load_meta, load_tracks
-    from vision.landmarks import PERSON_ARRAYS, FrameLandmarks, PersonLandmarks
+    from vision.io.cache import LandmarkCacheWriter, load_meta, load_tracks
+    from vision.detect.landmarks import PERSON_ARRAYS, FrameLandmarks, PersonLandmarks
 
     meta = load_meta(run_dir)
     track = load_tracks(run_dir)[0]
@@ -107,7 +107,7 @@ def repeat_video(clip: str, times: int, out: str) -> str:
 
 def peak_rss_mb(clip: str, fps: float, out: str) -> float:
     code = ("import resource,sys; sys.path.insert(0, %r)\n"
-            "from vision.pipeline import analyze; from vision.rules import load_rules\n"
+            "from vision.pipeline import analyze; from vision.judge.rules import load_rules\n"
             "analyze(%r, %r, load_rules(%r), sample_fps=%r, progress=False)\n"
             "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
             % (str(REPO), clip, out, str(REPO / "rules.yaml"), fps))

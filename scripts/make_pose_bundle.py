@@ -27,8 +27,8 @@ def main(argv=None) -> int:
     ap.add_argument("--force", action="store_true", help="overwrite existing .task files")
     args = ap.parse_args(argv)
 
-    from vision.detector import filtered_stderr
-    from vision.detector_tasks import build_bundled_task
+    from vision.detect.holistic import filtered_stderr
+    from vision.detect.tasks import build_bundled_task
 
     jobs = [("pose", "pose_landmarker_full.task")] + ([("hand", "hand_landmarker.task")] if args.hands else [])
     with filtered_stderr():

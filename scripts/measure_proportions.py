@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Measure the body proportions that ``vision/skeleton.py`` uses to estimate the body scale.
+"""Measure the body proportions that ``vision/features/skeleton.py`` uses to estimate the body scale.
 
     python scripts/measure_proportions.py RUNS_DIR
 
@@ -20,9 +20,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from vision import geometry as g  # noqa: E402
-from vision.cache import load_tracks  # noqa: E402
-from vision.skeleton import L_EYE, L_HIP, L_SH, MOUTH_L, MOUTH_R, R_EYE, R_HIP, R_SH, pose_points  # noqa: E402
+from vision.features import geometry as g  # noqa: E402
+from vision.io.cache import load_tracks  # noqa: E402
+from vision.features.skeleton import L_EYE, L_HIP, L_SH, MOUTH_L, MOUTH_R, R_EYE, R_HIP, R_SH, pose_points  # noqa: E402
 
 
 def main() -> int:

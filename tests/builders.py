@@ -7,7 +7,7 @@ normalised by the image size, exactly as MediaPipe reports them:
 
 * pose: 33 points, normalised ``x, y`` (+ relative ``z``), visibility, and
   world coordinates in metres (origin between the hips, y down, camera axes);
-* face mesh: every index :mod:`vision.features` reads is placed on purpose;
+* face mesh: every index :mod:`vision.features.table` reads is placed on purpose;
   the rest of the 478 points sit on an ellipse inside the face;
 * hands: 21 points, the index fingertip at the target, the rest of the hand
   extending away from it.
@@ -22,9 +22,9 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from vision import skeleton as S
-from vision.features import FeatureTable
-from vision.landmarks import N_FACE, N_HAND, N_POSE, FrameLandmarks, LandmarkTrack, PersonLandmarks
+from vision.features import skeleton as S
+from vision.features.table import FeatureTable
+from vision.detect.landmarks import N_FACE, N_HAND, N_POSE, FrameLandmarks, LandmarkTrack, PersonLandmarks
 
 SW = 0.38  # shoulder width, metres
 TORSO = S.TORSO_PER_SW * SW  # shoulder mid above hip mid

@@ -15,7 +15,7 @@ TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
 sys.path.insert(0, str(TESTS))  # so test modules can `import builders`
 
-from vision.rules import RuleSet, parse_rules  # noqa: E402
+from vision.judge.rules import RuleSet, parse_rules  # noqa: E402
 
 #: A slouch (relative to the person's calibrated upright), a lean back, a face
 #: touch and a desired "smile": a copy of the repo's rules reduced to what

@@ -14,9 +14,9 @@ from typing import List, Optional, Sequence
 import cv2
 import numpy as np
 
-from vision.cache import LandmarkCacheWriter
-from vision.events import Event, EventWriter
-from vision.landmarks import N_FACE, FrameLandmarks, PersonLandmarks
+from vision.io.cache import LandmarkCacheWriter
+from vision.io.events import Event, EventWriter
+from vision.detect.landmarks import N_FACE, FrameLandmarks, PersonLandmarks
 
 W, H, FPS, N_FRAMES, STEP = 192, 144, 15.0, 45, 3
 

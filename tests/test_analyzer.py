@@ -1,11 +1,11 @@
-"""vision.analyzer: streaming (PersonAnalyzer) and offline (analyze_track) agree; calibration is per person."""
+"""vision.judge.analyzer: streaming (PersonAnalyzer) and offline (analyze_track) agree; calibration is per person."""
 import numpy as np
 import pytest
 
 from builders import make_frames, make_track, segments
 from conftest import REPO, one_rule
-from vision.analyzer import PersonAnalyzer, analyze_track
-from vision.rules import load_rules
+from vision.judge.analyzer import PersonAnalyzer, analyze_track
+from vision.judge.rules import load_rules
 
 # Exact profile views divide by a zero face width inside features.py (the answer there is NaN, on purpose).
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")

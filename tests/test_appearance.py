@@ -2,7 +2,7 @@
 
 The builders below draw a flat, front-facing person (hair cap, face, fringe,
 torso with a jacket) and place exactly the face-mesh and pose points that
-:mod:`vision.appearance` reads; every other landmark is NaN (not seen).
+:mod:`vision.judge.appearance` reads; every other landmark is NaN (not seen).
 """
 from __future__ import annotations
 
@@ -15,11 +15,11 @@ import cv2
 import numpy as np
 import pytest
 
-from vision import appearance as A
-from vision.appearance import AppearanceSampler, AppearanceThresholds
-from vision.events import Event
-from vision.frames import Frame
-from vision.landmarks import N_POSE, PersonLandmarks
+from vision.judge import appearance as A
+from vision.judge.appearance import AppearanceSampler, AppearanceThresholds
+from vision.io.events import Event
+from vision.io.frames import Frame
+from vision.detect.landmarks import N_POSE, PersonLandmarks
 
 WH = (480, 720)
 CX, CY, FH = 240.0, 190.0, 120.0  # face centre and height, px
@@ -295,7 +295,7 @@ STILLS = ["standing/three_business_people_standing.jpg", "sitting/two_men_seated
 @pytest.mark.skipif(not MEDIA.exists(), reason="../shared/media is not checked out beside the repo")
 def test_real_stills_natural_hair_is_not_flagged(capsys):
     """MediaPipe on three real photos: natural hair is never an unusual colour; the buttoned suit is not open."""
-    from vision.detector import HolisticDetector
+    from vision.detect.holistic import HolisticDetector
 
     results = {}
     with HolisticDetector(still_images=True) as det:

@@ -1,12 +1,12 @@
-"""vision.cache: landmarks written in parts read back unchanged; frames with nobody become NaN rows."""
+"""vision.io.cache: landmarks written in parts read back unchanged; frames with nobody become NaN rows."""
 import json
 
 import numpy as np
 import pytest
 
 from builders import make_frames, make_person
-from vision.cache import CacheError, LandmarkCacheWriter, load_meta, load_tracks
-from vision.landmarks import PERSON_ARRAYS, FrameLandmarks
+from vision.io.cache import CacheError, LandmarkCacheWriter, load_meta, load_tracks
+from vision.detect.landmarks import PERSON_ARRAYS, FrameLandmarks
 
 
 def write_cache(run_dir, frames, chunk=4, wh=(640, 480)):

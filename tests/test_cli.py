@@ -12,11 +12,11 @@ import pytest
 
 from builders import make_frames, segments
 from conftest import REPO, RULES_YAML
-from vision.analyzer import analyze_track
-from vision.cache import LandmarkCacheWriter, load_tracks
-from vision.events import CSV_COLUMNS, read_events
-from vision.features import FEATURES
-from vision.rules import parse_rules
+from vision.judge.analyzer import analyze_track
+from vision.io.cache import LandmarkCacheWriter, load_tracks
+from vision.io.events import CSV_COLUMNS, read_events
+from vision.features.table import FEATURES
+from vision.judge.rules import parse_rules
 
 
 def cli(*args, timeout=60):

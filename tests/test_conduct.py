@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from builders import IMAGE_WH, feature_table, make_person, make_track
 
-from vision import geometry as g
-from vision.analyzer import analyze_track
-from vision.engine import Engine
-from vision.features import compute_features
-from vision.landmarks import LandmarkTrack
-from vision.rules import load_rules, parse_rules
+from vision.features import geometry as g
+from vision.judge.analyzer import analyze_track
+from vision.judge.engine import Engine
+from vision.features.table import compute_features
+from vision.detect.landmarks import LandmarkTrack
+from vision.judge.rules import load_rules, parse_rules
 
 PX_PER_M = 300.0
 
@@ -43,7 +43,7 @@ def standing_person(**kw):
 
 
 def track_of(people, fps=10.0):
-    from vision.landmarks import FrameLandmarks
+    from vision.detect.landmarks import FrameLandmarks
 
     frames = [FrameLandmarks(i, i / fps, [p]) for i, p in enumerate(people)]
     return LandmarkTrack.from_frames(frames, 0, IMAGE_WH)
@@ -182,7 +182,7 @@ rules:
 
 
 def test_unknown_view_names_are_refused_with_a_suggestion():
-    from vision.rules import RulesError
+    from vision.judge.rules import RulesError
 
     with pytest.raises(RulesError, match=r"rules\[0\] \(r\)\.views\[0\]: unknown view 'frontal'; did you mean 'front'"):
         parse_rules("""
@@ -205,8 +205,8 @@ def test_trailing_last_is_a_causal_forward_fill_with_a_limit():
 
 def test_detector_thresholds_in_the_rules_file_are_checked_with_suggestions():
     """detectors: unknown ids and thresholds are refused with did-you-mean; known ones reach the options."""
-    from vision.gestures import GuideOptions
-    from vision.rules import RulesError
+    from vision.judge.gestures import GuideOptions
+    from vision.judge.rules import RulesError
 
     base = "rules:\n  - {id: r, clause: c, message: {zh: 中, en: e}, all: [{feature: smile, above: 0.1}]}\n"
     rs = parse_rules(base + "detectors:\n  hand.guide_form: {palm_up_min: 0.7}\n"

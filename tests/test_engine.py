@@ -1,4 +1,4 @@
-"""vision.engine: per-rule state machine (hysteresis, min duration, merge gap) on hand-made feature columns.
+"""vision.judge.engine: per-rule state machine (hysteresis, min duration, merge gap) on hand-made feature columns.
 
 All tables run at 10 fps: row i is at i / 10 s.
 """
@@ -7,8 +7,8 @@ import pytest
 
 from builders import feature_table
 from conftest import one_rule
-from vision.engine import Engine
-from vision.features import FeatureTable
+from vision.judge.engine import Engine
+from vision.features.table import FeatureTable
 
 NAN = np.nan
 

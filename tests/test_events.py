@@ -1,10 +1,10 @@
-"""vision.events: the event log survives a round trip and a crash; the CSV keeps the Chinese text."""
+"""vision.io.events: the event log survives a round trip and a crash; the CSV keeps the Chinese text."""
 import csv
 import json
 
 import pytest
 
-from vision.events import CSV_COLUMNS, Event, EventWriter, read_events, write_csv
+from vision.io.events import CSV_COLUMNS, Event, EventWriter, read_events, write_csv
 
 
 def make_event(**kw) -> Event:

@@ -1,4 +1,4 @@
-"""vision.features on synthetic people whose right answer is known by construction (see builders.py).
+"""vision.features.table on synthetic people whose right answer is known by construction (see builders.py).
 
 Tolerances: angles within 1 deg, body-scaled distances within 0.01 shoulder
 widths, unless a test says otherwise.
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from builders import NECK, SW, make_person, make_track, segments
-from vision.features import FEATURES, REGIONS, compute_features, instant_features, temporal_features
-from vision.landmarks import FrameLandmarks, LandmarkTrack
+from vision.features.table import FEATURES, REGIONS, compute_features, instant_features, temporal_features
+from vision.detect.landmarks import FrameLandmarks, LandmarkTrack
 
 DEG, SW_TOL = 1.0, 0.01
 HAND_FEATURES = ([f"hand_{r}_dist" for r in REGIONS]

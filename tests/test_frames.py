@@ -1,4 +1,4 @@
-"""vision.frames: every input kind yields timed frames; bad input is one clear InputError, never a crash."""
+"""vision.io.frames: every input kind yields timed frames; bad input is one clear InputError, never a crash."""
 import json
 
 import cv2
@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from builders import make_person
-from vision.cache import load_tracks
-from vision.events import read_events
-from vision.frames import DEFAULT_FOLDER_FPS, FrameSource, InputError
+from vision.io.cache import load_tracks
+from vision.io.events import read_events
+from vision.io.frames import DEFAULT_FOLDER_FPS, FrameSource, InputError
 from vision.pipeline import analyze
 
 N_FRAMES, FPS, WH = 40, 10.0, (64, 48)
@@ -191,7 +191,7 @@ class FakeCamera:
 
 def test_a_live_camera_gives_clock_timed_frames_and_says_when_it_stops(monkeypatch):
     """camera:0 reads the device until it stops: increasing times from 0, a warning at the end."""
-    import vision.frames as frames_mod
+    import vision.io.frames as frames_mod
 
     monkeypatch.setattr(frames_mod.cv2, "VideoCapture", FakeCamera)
     with FrameSource("camera:0") as src:
@@ -204,7 +204,7 @@ def test_a_live_camera_gives_clock_timed_frames_and_says_when_it_stops(monkeypat
 
 
 def test_a_camera_that_cannot_be_opened_is_a_clear_error(monkeypatch):
-    import vision.frames as frames_mod
+    import vision.io.frames as frames_mod
 
     monkeypatch.setattr(frames_mod.cv2, "VideoCapture", FakeCamera)
     with pytest.raises(InputError, match="camera:3: the camera cannot be opened"):
@@ -218,7 +218,7 @@ def test_a_live_camera_run_tracks_and_reports_events_as_they_close(monkeypatch, 
     camera still runs, the run is named after the camera, and 'partial' when the camera stops on its own."""
     import time
 
-    import vision.frames as frames_mod
+    import vision.io.frames as frames_mod
 
     class SlowCamera(FakeCamera):
         def read(self):
@@ -239,7 +239,7 @@ def test_a_live_camera_run_tracks_and_reports_events_as_they_close(monkeypatch, 
             self.n += 1
             return [touching if self.n <= 20 else resting]
 
-    from vision.analyzer import PersonOptions
+    from vision.judge.analyzer import PersonOptions
 
     res = analyze("camera:0", str(tmp_path / "live"), rules, progress=False, detector_factory=TouchThenRest,
                   appearance=None, on_event=seen.append,

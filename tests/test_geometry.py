@@ -1,11 +1,10 @@
-"""vision.geometry: NaN-propagating helpers, windows and hysteresis on hand-made arrays."""
+"""vision.features.geometry: NaN-propagating helpers, windows and hysteresis on hand-made arrays."""
 import warnings
 
 import numpy as np
 import pytest
 
-from vision import geometry as g
-
+from vision.features import geometry as g
 NAN = np.nan
 
 
@@ -109,7 +108,7 @@ def test_trailing_is_nan_where_the_window_holds_only_nan():
 
 def test_mouth_state_enters_near_leaves_far_and_holds_through_unseen_frames():
     """At-mouth state: on below 0.12, off only above 0.3; NaN (not seen) keeps it; a carried state resumes."""
-    from vision.features import mouth_state
+    from vision.features.table import mouth_state
 
     d = np.array([0.5, 0.1, 0.2, NAN, 0.25, 0.35, 0.2, 0.05])
     np.testing.assert_array_equal(mouth_state(d), [0, 1, 1, 1, 1, 0, 0, 1])

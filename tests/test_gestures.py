@@ -18,11 +18,11 @@ from typing import List, Optional, Tuple
 import numpy as np
 import pytest
 
-from vision.events import Event
-from vision.gestures import GuideGestureDetector, GuideOptions, HandoverDetector
-from vision.movements import detect_hand_events
-from vision.hands import HAND_FEATURES, HAND_Z_GAIN, hand_features, log_dimensionless_jerk
-from vision.landmarks import N_FACE, N_HAND, N_POSE, FrameLandmarks, LandmarkTrack, PersonLandmarks
+from vision.io.events import Event
+from vision.judge.gestures import GuideGestureDetector, GuideOptions, HandoverDetector
+from vision.judge.gesture_registry import detect_hand_events
+from vision.features.hands import HAND_FEATURES, HAND_Z_GAIN, hand_features, log_dimensionless_jerk
+from vision.detect.landmarks import N_FACE, N_HAND, N_POSE, FrameLandmarks, LandmarkTrack, PersonLandmarks
 
 SW, TORSO, UPPER, FOREARM = 0.38, 0.57, 0.28, 0.26  # metres
 IMAGE_WH, HIP_PX, PX_PER_M = (640, 480), (320, 400), 300.0
@@ -402,7 +402,7 @@ def _clips_without(rule: str) -> List[str]:
 
 
 def _cached_events(clip: str) -> List[Event]:
-    from vision.cache import load_tracks
+    from vision.io.cache import load_tracks
 
     run = RUNS / clip.replace("/", "__")
     if not (run / "landmarks" / "meta.json").exists():
@@ -429,9 +429,9 @@ def test_no_handover_where_labels_say_absent(clip):
 @pytest.mark.skipif(not (MEDIA / "two_person" / "ntu_two_men_hugging.mp4").exists(), reason="no ../shared/media")
 def test_hug_is_no_handover_from_the_real_media(tmp_path, repo_rules_path):
     """The real models on the hugging clip (about 10 s): reaching out to hug is not a hand-over."""
-    from vision.cache import load_tracks
+    from vision.io.cache import load_tracks
     from vision.pipeline import analyze
-    from vision.rules import load_rules
+    from vision.judge.rules import load_rules
 
     analyze(str(MEDIA / "two_person" / "ntu_two_men_hugging.mp4"), str(tmp_path), load_rules(repo_rules_path),
             sample_fps=10.0, progress=False)

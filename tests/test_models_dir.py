@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from builders import make_person
-from vision.detector_tasks import Pose, TaskFiles, assemble_people, find_task_files, person_ids
+from vision.detect.tasks import Pose, TaskFiles, assemble_people, find_task_files, person_ids
 
 MEDIA = Path(__file__).resolve().parent.parent.parent / "shared" / "media"
 THREE = MEDIA / "standing" / "three_business_people_standing.jpg"
@@ -94,7 +94,7 @@ def test_the_subject_is_the_largest_most_central_person(pair):
 @pytest.mark.parametrize("facing", ["front", "right", 45.0])
 def test_crops_hold_the_whole_face_and_hands(facing):
     """The head box holds every face-mesh point, each hand box its hand, seen from the front, side or three-quarter."""
-    from vision.detector_tasks import hand_boxes, head_box
+    from vision.detect.tasks import hand_boxes, head_box
 
     p = make_person(facing=facing, hand_at="chin", other_hand="lap", image_wh=(1280, 720), hip_px=(640, 500))
     wh = (1280, 720)
@@ -111,7 +111,7 @@ def test_crops_hold_the_whole_face_and_hands(facing):
 
 def test_no_hand_box_for_a_hand_outside_the_image():
     """The pose's guess of a hand below the frame gets no crop (nothing to find there)."""
-    from vision.detector_tasks import hand_boxes
+    from vision.detect.tasks import hand_boxes
 
     p = make_person(hand_at=(0.5, 1.3), other_hand="lap")
     assert len(hand_boxes(_pose(p), IMAGE_WH)) == 1
@@ -135,7 +135,7 @@ def test_ids_stay_with_people_from_frame_to_frame(pair):
 @pytest.fixture(scope="module")
 def models_dir(tmp_path_factory) -> Path:
     """A models folder holding only ``pose_landmarker_full.task``, built offline from the wheel's tflite files."""
-    from vision.detector_tasks import build_bundled_task
+    from vision.detect.tasks import build_bundled_task
 
     d = tmp_path_factory.mktemp("repo") / "models"
     build_bundled_task("pose", d / "pose_landmarker_full.task")
@@ -151,7 +151,7 @@ def _read(path: Path) -> np.ndarray:
 
 
 def _holistic_pose(image: np.ndarray) -> np.ndarray:
-    from vision.detector import HolisticDetector
+    from vision.detect.holistic import HolisticDetector
 
     with HolisticDetector(still_images=True) as det:
         (person,) = det.detect(image, 0.0)
@@ -160,7 +160,7 @@ def _holistic_pose(image: np.ndarray) -> np.ndarray:
 
 def test_an_empty_models_folder_gives_holistic(tmp_path):
     """No pose .task in models/: the bundled Holistic detector, and model_names says why."""
-    from vision.detector import HolisticDetector, make_detector
+    from vision.detect.holistic import HolisticDetector, make_detector
 
     with make_detector(still_images=True, models_dir=tmp_path) as det:
         assert type(det) is HolisticDetector
@@ -172,8 +172,8 @@ def test_an_empty_models_folder_gives_holistic(tmp_path):
 @pytest.mark.skipif(not THREE.exists(), reason="../shared/media is not beside the repo")
 def test_a_pose_task_file_gives_the_tasks_detector(models_dir):
     """A pose .task in models/ is preferred; model_names names the file (with a sha256 prefix) and the fallbacks."""
-    from vision.detector import make_detector
-    from vision.detector_tasks import TasksDetector
+    from vision.detect.holistic import make_detector
+    from vision.detect.tasks import TasksDetector
 
     with make_detector(still_images=True, models_dir=models_dir) as det:
         assert isinstance(det, TasksDetector)
@@ -195,7 +195,7 @@ def test_tasks_pose_matches_holistic_on_a_still(models_dir, path, body_atol, han
     finger points 17 to 22 within 0.032, median 0.001), so the pose's finger
     points get 0.04 there.
     """
-    from vision.detector import make_detector
+    from vision.detect.holistic import make_detector
 
     image = _read(path)
     with make_detector(still_images=True, models_dir=models_dir) as det:
@@ -214,7 +214,7 @@ def test_tasks_pose_matches_holistic_on_a_still(models_dir, path, body_atol, han
 @pytest.mark.skipif(not THREE.exists(), reason="../shared/media is not beside the repo")
 def test_nobody_on_a_grey_image(models_dir):
     """A plain grey frame gives no people, in IMAGE and in VIDEO mode."""
-    from vision.detector import make_detector
+    from vision.detect.holistic import make_detector
 
     grey = np.full((480, 640, 3), 127, np.uint8)
     for still in (True, False):
@@ -228,7 +228,7 @@ def test_nobody_on_a_grey_image(models_dir):
 @pytest.mark.parametrize("path, n", [(TWO, 2), (THREE, 3)], ids=["two-men", "three-people"])
 def test_several_people_get_distinct_ids_and_their_own_parts(models_dir, path, n):
     """num_poses=n finds n people, ids 0..n-1, each with the face at their own nose and hands at their own wrists."""
-    from vision.detector import make_detector
+    from vision.detect.holistic import make_detector
 
     image = _read(path)
     with make_detector(still_images=True, models_dir=models_dir, num_poses=n) as det:
@@ -253,7 +253,7 @@ def test_several_people_get_distinct_ids_and_their_own_parts(models_dir, path, n
 @pytest.mark.skipif(not THREE.exists(), reason="../shared/media is not beside the repo")
 def test_hands_follow_the_person_in_a_group_photo(models_dir):
     """Three people: the centre man gets both his hands, his left one on the image's right."""
-    from vision.detector import make_detector
+    from vision.detect.holistic import make_detector
 
     with make_detector(still_images=True, models_dir=models_dir, num_poses=3) as det:
         people = det.detect(_read(THREE), 0.0)
@@ -268,8 +268,8 @@ def test_hands_follow_the_person_in_a_group_photo(models_dir):
 @pytest.mark.skipif(not CLIP.exists(), reason="../shared/media is not beside the repo")
 def test_video_mode_tracks_with_increasing_timestamps(models_dir):
     """VIDEO mode: a person on every frame of a clip; a timestamp that does not increase is refused."""
-    from vision.detector import make_detector
-    from vision.frames import FrameSource
+    from vision.detect.holistic import make_detector
+    from vision.io.frames import FrameSource
 
     with FrameSource(CLIP, sample_fps=10.0, end_s=1.0) as src, \
             make_detector(still_images=False, models_dir=models_dir) as det:
@@ -287,8 +287,8 @@ def test_a_hand_task_file_replaces_the_legacy_hands(models_dir, tmp_path):
     """With a hand .task beside the pose one, HandLandmarker finds the hands, named in model_names."""
     import shutil
 
-    from vision.detector import make_detector
-    from vision.detector_tasks import build_bundled_task
+    from vision.detect.holistic import make_detector
+    from vision.detect.tasks import build_bundled_task
 
     d = tmp_path / "models"
     shutil.copytree(models_dir, d)

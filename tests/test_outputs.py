@@ -19,16 +19,16 @@ import numpy as np
 import pytest
 
 import synthetic_run as syn
-from vision import outputs_cli
-from vision.clips import ClipOptions, ClipsError, clip_name, clip_names, clip_window, make_clips, select_events
-from vision.events import read_events
-from vision.overlay import make_layout
-from vision.privacy import FaceBlurrer, boxes_to_blur, subject_box
-from vision.render import RenderOptions, render
-from vision.report import ReportOptions, build_comparison, build_report
-from vision.run_folder import RunFolderError, SubjectPoints, active_events, load_run
-from vision.text import CANDIDATES, FontMissing, TextPainter, find_cjk_font, glyph_mask
-from vision.video_out import H264Writer, fps_fraction
+from vision import cli_outputs
+from vision.review.clips import ClipOptions, ClipsError, clip_name, clip_names, clip_window, make_clips, select_events
+from vision.io.events import read_events
+from vision.review.overlay import make_layout
+from vision.review.privacy import FaceBlurrer, boxes_to_blur, subject_box
+from vision.review.render import RenderOptions, render
+from vision.review.report import ReportOptions, build_comparison, build_report
+from vision.io.run_folder import RunFolderError, SubjectPoints, active_events, load_run
+from vision.review.text import CANDIDATES, FontMissing, TextPainter, find_cjk_font, glyph_mask
+from vision.io.video_out import H264Writer, fps_fraction
 
 REPO = Path(__file__).resolve().parent.parent
 MEDIA = REPO.parent / "shared" / "media"
@@ -99,7 +99,7 @@ def test_chinese_banner_text_is_really_drawn():
 def test_missing_cjk_font_is_a_one_line_error(monkeypatch):
     """No CJK font on the system: one line naming the Debian package."""
     monkeypatch.delenv("CONDUCT_COACH_FONT", raising=False)
-    monkeypatch.setattr("vision.text.CANDIDATES", ["/nonexistent/font.ttc"])
+    monkeypatch.setattr("vision.review.text.CANDIDATES", ["/nonexistent/font.ttc"])
     with pytest.raises(FontMissing) as exc:
         find_cjk_font()
     assert "fonts-wqy-microhei" in str(exc.value) and "\n" not in str(exc.value)
@@ -348,17 +348,17 @@ def test_comparison_page_has_a_column_per_run(tmp_path):
 # --- command line ----------------------------------------------------------------------------------------
 def test_cli_user_errors_are_one_line(tmp_path, capsys):
     """A missing run folder: exit 2 and one line on stderr, no traceback."""
-    assert outputs_cli.main(["render", str(tmp_path / "nope")]) == 2
+    assert cli_outputs.main(["render", str(tmp_path / "nope")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and "\n" not in err
-    assert all(issubclass(c, Exception) for c in outputs_cli.USER_ERRORS)
+    assert all(issubclass(c, Exception) for c in cli_outputs.USER_ERRORS)
 
 
 def test_register_adds_three_commands():
     import argparse
 
     p = argparse.ArgumentParser()
-    handlers = outputs_cli.register(p.add_subparsers(dest="command"))
+    handlers = cli_outputs.register(p.add_subparsers(dest="command"))
     assert sorted(handlers) == ["clips", "render", "report"]
     args = p.parse_args(["clips", "RUN", "--pre", "1", "--rule", "gesture.*", "--max-per-rule", "2"])
     assert (args.pre, args.rule, args.max_per_rule) == (1.0, ["gesture.*"], 2)
@@ -379,15 +379,15 @@ def test_real_gif_render_clips_report(tmp_path):
     if not src.is_file():
         pytest.skip(f"{src} missing")
     d = _analyze(src, tmp_path / "gif")
-    assert outputs_cli.main(["render", str(d), "--quiet"]) == 0
+    assert cli_outputs.main(["render", str(d), "--quiet"]) == 0
     p = probe(d / "annotated.mp4")
     info = json.loads((d / "run.json").read_text())
     assert p["codec"] == "h264" and p["rate"] == fps_fraction(info["input"]["fps"])
     assert p["frames"] == info["input"]["frame_count"]
-    assert outputs_cli.main(["clips", str(d), "--rule", "gesture.face_touch", "--quiet"]) == 0
+    assert cli_outputs.main(["clips", str(d), "--rule", "gesture.face_touch", "--quiet"]) == 0
     clips = sorted((d / "clips").glob("*_gesture.face_touch.mp4"))
     assert clips and probe(clips[0])["codec"] == "h264"
-    assert outputs_cli.main(["report", str(d)]) == 0
+    assert cli_outputs.main(["report", str(d)]) == 0
     assert f'href="clips/{clips[0].name}"' in (d / "report.html").read_text(encoding="utf-8")
 
 
@@ -398,8 +398,8 @@ def test_real_bystander_faces_are_blurred_subject_kept(tmp_path):
     src = MEDIA / "standing" / "three_business_people_standing.jpg"
     if not src.is_file():
         pytest.skip(f"{src} missing")
-    from vision.detector import FaceBoxDetector
-    from vision.privacy import subject_points
+    from vision.detect.holistic import FaceBoxDetector
+    from vision.review.privacy import subject_points
 
     d = _analyze(src, tmp_path / "three")
     run = load_run(d)

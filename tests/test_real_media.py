@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 
 from vision.evaluate import evaluate, load_labels
-from vision.events import read_events
+from vision.io.events import read_events
 from vision.pipeline import analyze, reanalyze
-from vision.rules import load_rules
+from vision.judge.rules import load_rules
 
 REPO = Path(__file__).resolve().parent.parent
 MEDIA = REPO.parent / "shared" / "media"
@@ -57,7 +57,7 @@ def media_runs(tmp_path_factory):
 
 def test_landmarks_on_a_still_match_golden_values():
     """The pose and face of the centre man of a real photo land where they did when the goldens were taken."""
-    from vision.detector import HolisticDetector
+    from vision.detect.holistic import HolisticDetector
 
     gold = json.loads((REPO / "tests" / "data" / "golden_landmarks.json").read_text())
     image = cv2.imread(str(MEDIA / gold["file"]))
@@ -77,7 +77,7 @@ def test_landmarks_on_a_still_match_golden_values():
 
 def test_no_person_in_an_empty_image():
     """A plain grey frame and a noise frame give no people, not zeros."""
-    from vision.detector import HolisticDetector
+    from vision.detect.holistic import HolisticDetector
 
     rng = np.random.default_rng(0)
     with HolisticDetector(still_images=True) as det:
@@ -136,7 +136,7 @@ def test_truncated_real_video_keeps_what_was_readable(tmp_path):
     try:
         res = analyze(str(cut), str(tmp_path / "run"), rules, sample_fps=5.0, progress=False)
     except Exception as exc:  # some truncations lose the index: then a clear InputError is the right answer
-        from vision.frames import InputError
+        from vision.io.frames import InputError
 
         assert isinstance(exc, InputError)
         return

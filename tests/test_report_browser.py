@@ -18,10 +18,10 @@ import numpy as np
 import pytest
 
 import synthetic_run as syn
-from vision.clips import ClipOptions, make_clips
-from vision.events import read_events
-from vision.report import CSP, ReportOptions, build_report
-from vision.text import CANDIDATES
+from vision.review.clips import ClipOptions, make_clips
+from vision.io.events import read_events
+from vision.review.report import CSP, ReportOptions, build_report
+from vision.review.text import CANDIDATES
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = [

@@ -1,10 +1,10 @@
-"""vision.rules: the rules file is checked at load, and its errors point at the place and the fix."""
+"""vision.judge.rules: the rules file is checked at load, and its errors point at the place and the fix."""
 import numpy as np
 import pytest
 
 from conftest import RULES_YAML, one_rule
-from vision.features import FEATURES
-from vision.rules import Comparison, Group, RulesError, load_rules, parse_rules
+from vision.features.table import FEATURES
+from vision.judge.rules import Comparison, Group, RulesError, load_rules, parse_rules
 
 
 def parse(text: str):

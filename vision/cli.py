@@ -90,11 +90,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def _all_handlers(parser: argparse.ArgumentParser) -> dict:
     """The sub-commands of this module plus the review outputs' (render, clips, report)."""
-    from vision import outputs_cli
-
+    from vision import cli_outputs
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     handlers = {"analyze": cmd_analyze, "evaluate": cmd_evaluate, "features": cmd_features}
-    handlers.update(outputs_cli.register(sub))
+    handlers.update(cli_outputs.register(sub))
     return handlers
 
 
@@ -103,11 +102,11 @@ def _slug(file: str) -> str:
 
 
 def cmd_analyze(args) -> int:
-    from vision.analyzer import PersonOptions
+    from vision.judge.analyzer import PersonOptions
     from vision.pipeline import analyze, reanalyze
-    from vision.rules import load_rules
+    from vision.judge.rules import load_rules
 
-    from vision.calibration import load_profile, save_profile
+    from vision.judge.calibration import load_profile, save_profile
 
     rules = load_rules(args.rules)
     baseline = load_profile(args.profile) if args.profile else None
@@ -153,7 +152,7 @@ def _print_event(e) -> None:
 def cmd_evaluate(args) -> int:
     from vision.evaluate import evaluate, find_runs, format_report, load_labels
     from vision.pipeline import analyze, reanalyze
-    from vision.rules import load_rules
+    from vision.judge.rules import load_rules
 
     doc = load_labels(args.labels)
     base = Path(args.labels).resolve().parent
@@ -177,7 +176,7 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_features(_args) -> int:
-    from vision.features import FEATURES
+    from vision.features.table import FEATURES
 
     for name, (unit, doc) in FEATURES.items():
         print(f"{name:24s} [{unit}] {doc}")
@@ -189,18 +188,18 @@ class InputProblem(Exception):
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    from vision.cache import CacheError
-    from vision.calibration import ProfileError
+    from vision.io.cache import CacheError
+    from vision.judge.calibration import ProfileError
     from vision.evaluate import LabelsError
-    from vision.frames import InputError
-    from vision.rules import RulesError
+    from vision.io.frames import InputError
+    from vision.judge.rules import RulesError
 
-    from vision.outputs_cli import USER_ERRORS
+    from vision.cli_outputs import USER_ERRORS
 
     parser = _parser()
     handlers = _all_handlers(parser)
     args = parser.parse_args(argv)
-    from vision.detector import filtered_stderr
+    from vision.detect.holistic import filtered_stderr
 
     try:
         with filtered_stderr():

@@ -28,7 +28,7 @@ from typing import Dict, Iterable, List, Optional, Tuple
 
 import yaml
 
-from vision.events import Event, read_events
+from vision.io.events import Event, read_events
 
 FACE_TOUCH_FAMILY = ("gesture.face_touch", "gesture.nose_pick", "gesture.teeth_pick", "gesture.hair",
                      "gesture.makeup_mirror")

@@ -20,13 +20,13 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
 from vision import __version__
-from vision.analyzer import PersonAnalyzer, PersonOptions, analyze_track
-from vision.appearance import AppearanceSampler
-from vision.cache import LandmarkCacheWriter, load_meta, load_tracks
-from vision.events import SCHEMA_VERSION, Event, EventWriter, read_events, write_csv
-from vision.frames import FrameSource, SourceInfo
-from vision.landmarks import FrameLandmarks
-from vision.rules import RuleSet
+from vision.judge.analyzer import PersonAnalyzer, PersonOptions, analyze_track
+from vision.judge.appearance import AppearanceSampler
+from vision.io.cache import LandmarkCacheWriter, load_meta, load_tracks
+from vision.io.events import SCHEMA_VERSION, Event, EventWriter, read_events, write_csv
+from vision.io.frames import FrameSource, SourceInfo
+from vision.detect.landmarks import FrameLandmarks
+from vision.judge.rules import RuleSet
 
 SUBJECT = 0  # the person the rules judge (Holistic finds one; the Tasks detector numbers the most prominent 0)
 
@@ -89,7 +89,7 @@ def analyze(input_path: str, out_dir: str, rules: RuleSet, sample_fps: Optional[
     out.mkdir(parents=True, exist_ok=True)
     info: SourceInfo = src.info
     if detector_factory is None:
-        from vision.detector import make_detector as detector_factory  # Holistic, or models/*.task if present
+        from vision.detect.holistic import make_detector as detector_factory  # Holistic, or models/*.task if present
     status = "complete"
     events: List[Event] = []
     t_models = 0.0

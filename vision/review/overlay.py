@@ -21,11 +21,11 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-from vision.events import Event
-from vision.feat_touch import REGIONS
-from vision.run_folder import HAND_CONNECTIONS, POSE_CONNECTIONS, FramePoints
-from vision.text import TextPainter
-from vision.video_out import even_size
+from vision.io.events import Event
+from vision.features.touch import REGIONS
+from vision.io.run_folder import HAND_CONNECTIONS, POSE_CONNECTIONS, FramePoints
+from vision.review.text import TextPainter
+from vision.io.video_out import even_size
 
 MIN_VIDEO_H, MAX_VIDEO_H = 360, 720
 #: A narrow (portrait) video gets dark bars at its sides so the banner text fits.

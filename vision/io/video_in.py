@@ -14,8 +14,8 @@ from typing import Callable, Iterator, Optional, Tuple
 import cv2
 import numpy as np
 
-from vision.frames import IMAGE_SUFFIXES, InputError, read_image
-from vision.run_folder import RunFolderError
+from vision.io.frames import IMAGE_SUFFIXES, InputError, read_image
+from vision.io.run_folder import RunFolderError
 
 
 def _read_image(path: Path) -> np.ndarray:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from vision import geometry as g
-from vision.landmarks import LandmarkTrack
+from vision.features import geometry as g
+from vision.detect.landmarks import LandmarkTrack
 
 #: Pose landmarks below this visibility are treated as not seen (the pose
 #: model invents out-of-frame legs and hands with low visibility).

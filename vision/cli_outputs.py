@@ -3,7 +3,7 @@
 ``register(subparsers)`` adds the three sub-commands to the main parser and
 returns their handlers; each handler returns an exit code. User errors are
 the exceptions in :data:`USER_ERRORS`, each with a one-line message. Until
-``cli.py`` wires them in, ``python -m vision.outputs_cli COMMAND ...`` runs
+``cli.py`` wires them in, ``python -m vision.cli_outputs COMMAND ...`` runs
 them on their own.
 """
 from __future__ import annotations
@@ -13,11 +13,11 @@ import sys
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
-from vision.clips import SEVERITIES, ClipsError
-from vision.privacy import MODES
-from vision.run_folder import RunFolderError
-from vision.text import FontMissing
-from vision.video_out import VideoWriteError
+from vision.review.clips import SEVERITIES, ClipsError
+from vision.review.privacy import MODES
+from vision.io.run_folder import RunFolderError
+from vision.review.text import FontMissing
+from vision.io.video_out import VideoWriteError
 
 #: The exceptions that mean "the user asked for something that cannot be done"; one line each.
 USER_ERRORS = (RunFolderError, ClipsError, FontMissing, VideoWriteError)
@@ -104,7 +104,7 @@ def _bar(args, desc: str):
 
 
 def cmd_render(args) -> int:
-    from vision.render import RenderOptions, render
+    from vision.review.render import RenderOptions, render
 
     progress, done = _bar(args, "render")
     try:
@@ -118,7 +118,7 @@ def cmd_render(args) -> int:
 
 
 def cmd_clips(args) -> int:
-    from vision.clips import ClipOptions, make_clips
+    from vision.review.clips import ClipOptions, make_clips
 
     opt = ClipOptions(out_dir=args.out, pre_s=args.pre, post_s=args.post, rules=args.rule,
                       severities=args.severity, kinds=args.kind, min_duration_s=args.min_duration,
@@ -136,7 +136,7 @@ def cmd_clips(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from vision.report import ReportOptions, build_comparison, build_report
+    from vision.review.report import ReportOptions, build_comparison, build_report
 
     if args.video is not None and len(args.run_dirs) > 1:
         raise RunFolderError("--video works with one run folder only")
@@ -154,8 +154,8 @@ def cmd_report(args) -> int:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """Run one output command on its own (``python -m vision.outputs_cli render RUN_DIR``)."""
-    parser = argparse.ArgumentParser(prog="python -m vision.outputs_cli")
+    """Run one output command on its own (``python -m vision.cli_outputs render RUN_DIR``)."""
+    parser = argparse.ArgumentParser(prog="python -m vision.cli_outputs")
     handlers = register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
     try:

@@ -12,11 +12,11 @@ from typing import Dict, List, Mapping, Optional
 
 import numpy as np
 
-from vision.events import Event
-from vision.gestures import (GUIDE_CLAUSE, GUIDE_RULE, HANDOVER_CLAUSE, GuideGestureDetector, GuideOptions,
+from vision.io.events import Event
+from vision.judge.gestures import (GUIDE_CLAUSE, GUIDE_RULE, HANDOVER_CLAUSE, GuideGestureDetector, GuideOptions,
                              HandoverDetector, HandoverOptions)
-from vision.hands import hand_features
-from vision.landmarks import LandmarkTrack
+from vision.features.hands import hand_features
+from vision.detect.landmarks import LandmarkTrack
 
 #: How each detector's rule reads where it has no event yet (e.g. in the report).
 DETECTOR_TEXTS = {

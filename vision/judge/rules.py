@@ -21,7 +21,7 @@ from typing import Dict, List, Optional, Tuple, Union
 import numpy as np
 import yaml
 
-from vision.features import FEATURES
+from vision.features.table import FEATURES
 
 SEVERITIES = ("info", "low", "medium", "high")
 #: Camera views, told apart by the ``profile`` feature (how side-on the torso is).
@@ -128,7 +128,7 @@ class RuleSet:
     baseline_clamp: Dict[str, Tuple[float, float]]
     sha256: str
     path: str
-    #: gesture detectors that are not threshold rules (``vision/movements.py``):
+    #: gesture detectors that are not threshold rules (``vision/judge/gesture_registry.py``):
     #: id -> options object, for the enabled ones
     detectors: Dict[str, object] = field(default_factory=dict)
 
@@ -339,7 +339,7 @@ def parse_rules(text: str, path: str = "rules.yaml") -> RuleSet:
 
 def _parse_detectors(ctx: _Ctx, obj) -> Dict[str, object]:
     """``detectors: {hand.guide_form: {enabled: true, <threshold>: value, ...}, ...}``."""
-    from vision.movements import DETECTOR_OPTIONS
+    from vision.judge.gesture_registry import DETECTOR_OPTIONS
 
     ctx.keys("detectors", obj, set(DETECTOR_OPTIONS))
     out = {}

@@ -3,7 +3,7 @@
 ``hand_features(track)`` returns one float array of length T per name of
 :data:`HAND_FEATURES`, NaN wherever what it needs was not seen (never 0).
 Every feature depends on one frame only, so a streaming caller gets a row by
-calling it on a one-frame track (see :mod:`vision.gestures`).
+calling it on a one-frame track (see :mod:`vision.judge.gestures`).
 
 Two sources, each used where it is strong:
 
@@ -18,7 +18,7 @@ Two sources, each used where it is strong:
   the 2-D pose model rates too low (``skeleton.pose_points``) is NaN here too.
 
 ``left``/``right`` are MediaPipe's, i.e. the person's own sides in an
-unmirrored image; :mod:`vision.gestures` swaps them for mirrored input.
+unmirrored image; :mod:`vision.judge.gestures` swaps them for mirrored input.
 :func:`log_dimensionless_jerk` measures how smooth a path over time is.
 """
 from __future__ import annotations
@@ -27,9 +27,9 @@ from typing import Dict, Tuple
 
 import numpy as np
 
-from vision import geometry as g
-from vision.landmarks import LandmarkTrack
-from vision.skeleton import L_EL, L_SH, L_WR, R_EL, R_SH, R_WR, pose_points
+from vision.features import geometry as g
+from vision.detect.landmarks import LandmarkTrack
+from vision.features.skeleton import L_EL, L_SH, L_WR, R_EL, R_SH, R_WR, pose_points
 
 #: The hand model's ``z`` is flatter than its ``x``/``y``: stretching it by
 #: this factor makes the ratios of finger-bone lengths most constant over

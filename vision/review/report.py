@@ -19,13 +19,13 @@ from typing import Dict, List, Optional, Sequence
 
 import cv2
 
-from vision.clips import INDEX_NAME
-from vision.events import Event
-from vision.overlay import draw_focus, draw_subject, event_rgb, focus_of
-from vision.privacy import FaceBlurrer
-from vision.report_svg import esc, href, rgb_css, share_bars, timeline_svg
-from vision.run_folder import RunFolder, SubjectPoints, load_run
-from vision.video_in import iter_frames
+from vision.review.clips import INDEX_NAME
+from vision.io.events import Event
+from vision.review.overlay import draw_focus, draw_subject, event_rgb, focus_of
+from vision.review.privacy import FaceBlurrer
+from vision.review.report_svg import esc, href, rgb_css, share_bars, timeline_svg
+from vision.io.run_folder import RunFolder, SubjectPoints, load_run
+from vision.io.video_in import iter_frames
 
 THUMB_W = 240
 CSP = ("default-src 'none'; img-src data: 'self'; style-src 'unsafe-inline'; media-src 'self'; "
@@ -69,7 +69,7 @@ def rule_texts(run: RunFolder) -> Dict[str, Dict[str, str]]:
     path = meta.get("path")
     if path and Path(path).is_file():
         try:
-            from vision.rules import load_rules
+            from vision.judge.rules import load_rules
 
             rs = load_rules(path)
         except Exception:  # a rules file edited into an invalid state: the events still say enough
@@ -78,7 +78,7 @@ def rule_texts(run: RunFolder) -> Dict[str, Dict[str, str]]:
         for r in rs.rules:
             out.setdefault(r.id, {"kind": r.kind, "severity": r.severity, "clause": r.clause,
                                   "message_zh": r.message_zh, "message_en": r.message_en, "changed": changed})
-    from vision.movements import DETECTOR_TEXTS
+    from vision.judge.gesture_registry import DETECTOR_TEXTS
 
     for det_id, texts in DETECTOR_TEXTS.items():
         out.setdefault(det_id, {**texts, "changed": ""})

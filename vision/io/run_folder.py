@@ -15,9 +15,9 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from vision.cache import CacheError, load_tracks
-from vision.events import Event, read_events
-from vision.landmarks import LandmarkTrack
+from vision.io.cache import CacheError, load_tracks
+from vision.io.events import Event, read_events
+from vision.detect.landmarks import LandmarkTrack
 
 
 class RunFolderError(Exception):
@@ -131,8 +131,8 @@ class SubjectPoints:
 
     def __init__(self, track: Optional[LandmarkTrack]):
         # The features' own region and hand points, so a highlight shows what a rule measured.
-        from vision.feat_touch import face_region_points, hand_points
-        from vision.skeleton import pose_points
+        from vision.features.touch import face_region_points, hand_points
+        from vision.features.skeleton import pose_points
 
         self.track = track
         if track is None or len(track) == 0:

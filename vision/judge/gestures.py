@@ -1,6 +1,6 @@
 """Streaming detectors for "hands in service": the guiding gesture and hand-overs.
 
-Both detectors take one frame at a time, as a row of :data:`vision.hands.HAND_FEATURES`
+Both detectors take one frame at a time, as a row of :data:`vision.features.hands.HAND_FEATURES`
 (name -> float, NaN = not seen)::
 
     det = GuideGestureDetector(person=0)
@@ -38,8 +38,8 @@ from typing import Deque, Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
 
-from vision.events import Event
-from vision.hands import HEIGHT_BAND, SIDES, log_dimensionless_jerk, two_hands_forward
+from vision.io.events import Event
+from vision.features.hands import HEIGHT_BAND, SIDES, log_dimensionless_jerk, two_hands_forward
 
 GUIDE_RULE = "hand.guide_form"
 GUIDE_CLAUSE = "1.3 指引: 手心向上, 大拇指自然弯曲, 其余四指闭拢伸直, 以肘部为支点, 在体前右侧划弧线"

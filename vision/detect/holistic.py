@@ -1,7 +1,7 @@
 """Stage 2: landmarks from MediaPipe's legacy solutions (``mp.solutions``).
 
 MediaPipe is imported in two modules only: this one, for the legacy solutions
-whose models ship inside the wheel, and :mod:`vision.detector_tasks`, the one
+whose models ship inside the wheel, and :mod:`vision.detect.tasks`, the one
 place for the Tasks API (``mediapipe.tasks``) and the ``.task`` files of
 ``models/``. No other module imports mediapipe.
 
@@ -22,7 +22,7 @@ from typing import Dict, Iterator, List, Optional
 
 import numpy as np
 
-from vision.landmarks import N_FACE, N_HAND, N_POSE, PersonLandmarks
+from vision.detect.landmarks import N_FACE, N_HAND, N_POSE, PersonLandmarks
 
 # MediaPipe logs through absl/glog to stderr; keep the terminal readable.
 os.environ.setdefault("GLOG_minloglevel", "2")
@@ -259,7 +259,7 @@ class FaceBoxDetector:
 class LegacyFaceHands:
     """Faces (478 points with irises) and hands (21 points) from the bundled legacy solutions.
 
-    The fallbacks :class:`vision.detector_tasks.TasksDetector` uses where
+    The fallbacks :class:`vision.detect.tasks.TasksDetector` uses where
     ``models/`` has no face or hand ``.task`` file: ``solutions.face_mesh``
     (``refine_landmarks=True``: face_landmark_with_attention) and
     ``solutions.hands`` (``model_complexity=1``: palm_detection_full +
@@ -334,7 +334,7 @@ def make_detector(still_images: bool, models_dir: Path = MODELS_DIR, num_poses: 
     Holistic follows one person. The detector's ``model_names`` says which
     was chosen and why (key ``selection``), and which files it loaded.
     """
-    from vision.detector_tasks import TasksDetector, find_task_files
+    from vision.detect.tasks import TasksDetector, find_task_files
 
     models_dir = Path(models_dir)
     files = find_task_files(models_dir)

@@ -1,6 +1,6 @@
 """Stage 2, Tasks path: landmarks from MediaPipe's Tasks API and the ``.task`` files of ``models/``.
 
-MediaPipe is imported in two modules only: :mod:`vision.detector`, for the
+MediaPipe is imported in two modules only: :mod:`vision.detect.holistic`, for the
 legacy solutions whose models ship inside the wheel, and this one, the one
 place for the Tasks API (``mediapipe.tasks``): the landmarkers, and the
 writer that turns the wheel's own tflite files into ``.task`` bundles.
@@ -8,10 +8,10 @@ writer that turns the wheel's own tflite files into ``.task`` bundles.
 :class:`TasksDetector` runs ``PoseLandmarker`` (several people a frame if
 asked), and ``FaceLandmarker`` / ``HandLandmarker`` when their ``.task`` files
 are in ``models/``; otherwise the bundled legacy Face Mesh and Hands
-(:class:`vision.detector.LegacyFaceHands`). Faces and hands are looked for in
+(:class:`vision.detect.holistic.LegacyFaceHands`). Faces and hands are looked for in
 crops around each pose's head and hands, and given to people by proximity
 (:func:`assemble_people`, no MediaPipe: tested on synthetic people).
-:func:`vision.detector.make_detector` chooses between this and Holistic.
+:func:`vision.detect.holistic.make_detector` chooses between this and Holistic.
 See ``models/README.md``.
 """
 from __future__ import annotations
@@ -23,8 +23,8 @@ from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
-from vision.detector import LegacyFaceHands, _quiet_native_stderr
-from vision.landmarks import N_FACE, N_HAND, N_POSE, PersonLandmarks
+from vision.detect.holistic import LegacyFaceHands, _quiet_native_stderr
+from vision.detect.landmarks import N_FACE, N_HAND, N_POSE, PersonLandmarks
 
 #: Pose files in order of preference when several are present: the most accurate wins.
 POSE_FILES = ("pose_landmarker_heavy.task", "pose_landmarker_full.task", "pose_landmarker_lite.task")
@@ -243,7 +243,7 @@ class TasksDetector:
     confident detection, as Holistic does). Use as a context manager.
     """
 
-    #: Why this detector was chosen (set by :func:`vision.detector.make_detector`).
+    #: Why this detector was chosen (set by :func:`vision.detect.holistic.make_detector`).
     selection: Optional[str] = None
 
     def __init__(self, pose_task: Path, still_images: bool = False, num_poses: int = 1,

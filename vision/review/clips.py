@@ -26,15 +26,15 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from vision.events import Event
-from vision.overlay import (Layout, Panel, TimelineStrip, compose, draw_focus, draw_subject, event_rgb, focus_of,
+from vision.io.events import Event
+from vision.review.overlay import (Layout, Panel, TimelineStrip, compose, draw_focus, draw_subject, event_rgb, focus_of,
                             make_layout)
-from vision.privacy import HOLD_S, FaceBlurrer
-from vision.render import n_video_frames, resize, write_image
-from vision.run_folder import RunFolder, SubjectPoints, load_run
-from vision.text import TextPainter
-from vision.video_in import check_size, iter_frames
-from vision.video_out import H264Writer
+from vision.review.privacy import HOLD_S, FaceBlurrer
+from vision.review.render import n_video_frames, resize, write_image
+from vision.io.run_folder import RunFolder, SubjectPoints, load_run
+from vision.review.text import TextPainter
+from vision.io.video_in import check_size, iter_frames
+from vision.io.video_out import H264Writer
 
 SEVERITIES = ("info", "low", "medium", "high")
 CLIP_LINES = 3

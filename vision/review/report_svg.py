@@ -8,8 +8,8 @@ import html
 from typing import Dict, List, Optional, Sequence
 from urllib.parse import quote
 
-from vision.events import Event
-from vision.overlay import event_rgb
+from vision.io.events import Event
+from vision.review.overlay import event_rgb
 
 
 def esc(text) -> str:

@@ -10,7 +10,7 @@ Each part is written whole as soon as it fills (and at the end), so an
 interrupted run keeps every complete part. Arrays in a part: ``frame_index``
 and ``timestamp_s`` (one row per analysed frame), and one row per detected
 person: ``row_frame`` (position in the part), ``person_id`` and the arrays of
-:data:`vision.landmarks.PERSON_ARRAYS`.
+:data:`vision.detect.landmarks.PERSON_ARRAYS`.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from vision.landmarks import PERSON_ARRAYS, FrameLandmarks, LandmarkTrack
+from vision.detect.landmarks import PERSON_ARRAYS, FrameLandmarks, LandmarkTrack
 
 CHUNK = 256
 FORMAT_VERSION = 1

@@ -10,9 +10,9 @@ from typing import Dict
 
 import numpy as np
 
-from vision import geometry as g
-from vision.landmarks import LandmarkTrack
-from vision.skeleton import L_EAR, NOSE, R_EAR
+from vision.features import geometry as g
+from vision.detect.landmarks import LandmarkTrack
+from vision.features.skeleton import L_EAR, NOSE, R_EAR
 
 #: Where the customer is, as seen from the camera: the gaze target in degrees
 #: of yaw (+ toward the image's right).

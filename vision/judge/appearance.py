@@ -51,9 +51,9 @@ from typing import Callable, Dict, List, Optional, Tuple
 import cv2
 import numpy as np
 
-from vision.events import Event
-from vision.frames import Frame
-from vision.landmarks import PersonLandmarks
+from vision.io.events import Event
+from vision.io.frames import Frame
+from vision.detect.landmarks import PersonLandmarks
 
 TOP, CHIN, NOSE_TIP, SIDE_R, SIDE_L = 10, 152, 1, 234, 454  # SIDE_R: the person's right (image left)
 EYE_R, EYE_L = (33, 133, 159, 145), (263, 362, 386, 374)  # outer, inner, upper lid, lower lid

@@ -13,9 +13,9 @@ from typing import Dict, List
 
 import numpy as np
 
-from vision import geometry as g
-from vision.landmarks import LandmarkTrack
-from vision.skeleton import (L_EAR, L_EYE, L_HAND_POSE, L_HIP, L_SH, MOUTH_L, MOUTH_R, NOSE, R_EAR, R_EYE,
+from vision.features import geometry as g
+from vision.detect.landmarks import LandmarkTrack
+from vision.features.skeleton import (L_EAR, L_EYE, L_HAND_POSE, L_HIP, L_SH, MOUTH_L, MOUTH_R, NOSE, R_EAR, R_EYE,
                              R_HAND_POSE, R_HIP, R_SH)
 
 # Face-mesh regions (canonical 468/478-point topology).

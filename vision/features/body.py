@@ -1,6 +1,6 @@
 """Body features: trunk, head carriage, sitting or standing, legs, arms.
 
-Pure numpy over a :class:`~vision.landmarks.LandmarkTrack`; every function
+Pure numpy over a :class:`~vision.detect.landmarks.LandmarkTrack`; every function
 returns ``{name: (T,) array}`` with NaN where what it needs was not seen.
 Units and meanings are in :data:`BODY_FEATURES`.
 """
@@ -10,9 +10,9 @@ from typing import Dict
 
 import numpy as np
 
-from vision import geometry as g
-from vision.landmarks import LandmarkTrack
-from vision.skeleton import (L_ANKLE, L_EAR, L_HIP, L_KNEE, L_SH, L_WR, MIN_VISIBILITY, NOSE, R_ANKLE, R_EAR,
+from vision.features import geometry as g
+from vision.detect.landmarks import LandmarkTrack
+from vision.features.skeleton import (L_ANKLE, L_EAR, L_HIP, L_KNEE, L_SH, L_WR, MIN_VISIBILITY, NOSE, R_ANKLE, R_EAR,
                              R_HIP, R_KNEE, R_SH, R_WR, first_seen)
 
 #: In a side view the trunk angle is read from the image; above this profile.

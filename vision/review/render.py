@@ -16,14 +16,14 @@ from typing import List, Optional
 import cv2
 import numpy as np
 
-from vision.events import Event
-from vision.overlay import (Panel, TimelineStrip, banner_lines, compose, draw_focus, draw_subject, event_rgb,
+from vision.io.events import Event
+from vision.review.overlay import (Panel, TimelineStrip, banner_lines, compose, draw_focus, draw_subject, event_rgb,
                             focus_of, make_layout)
-from vision.privacy import HOLD_S, FaceBlurrer
-from vision.run_folder import RunFolder, SubjectPoints, active_events, load_run
-from vision.text import TextPainter
-from vision.video_in import check_size, iter_frames
-from vision.video_out import H264Writer, VideoWriteError
+from vision.review.privacy import HOLD_S, FaceBlurrer
+from vision.io.run_folder import RunFolder, SubjectPoints, active_events, load_run
+from vision.review.text import TextPainter
+from vision.io.video_in import check_size, iter_frames
+from vision.io.video_out import H264Writer, VideoWriteError
 
 MAX_BANNER_LINES = 4
 
@@ -33,7 +33,7 @@ class RenderOptions:
     out: Optional[Path] = None  # default: RUN_DIR/annotated.mp4 (annotated.png for a still image)
     video: Optional[Path] = None  # the source, when it has moved since the analysis
     height: Optional[int] = None  # video height in pixels (default: the source's, within 360..720)
-    privacy: str = "auto"  # see vision.privacy
+    privacy: str = "auto"  # see vision.review.privacy
     font: Optional[str] = None
     crf: int = 23
 

@@ -22,9 +22,9 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from vision.events import Event
-from vision.features import REGIONS, FeatureTable
-from vision.rules import Rule, RuleSet
+from vision.io.events import Event
+from vision.features.table import REGIONS, FeatureTable
+from vision.judge.rules import Rule, RuleSet
 
 
 #: Slack when comparing durations and gaps: timestamps are floats (0.1 * 3 != 0.3).

@@ -4,7 +4,7 @@
 camera); :func:`analyze_track` runs the same stages over a whole cached
 track at once. Both give the same events on the same landmarks: instantaneous
 features are row-wise, temporal ones look only at the past
-(:data:`vision.features.MAX_WINDOW_S`), and the baseline is taken from the
+(:data:`vision.features.table.MAX_WINDOW_S`), and the baseline is taken from the
 same calibration window.
 """
 from __future__ import annotations
@@ -14,15 +14,15 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from vision.calibration import absolute_window, baseline_from_table, first_seen_s
-from vision.engine import Engine
-from vision.events import Event
-from vision.features import (MAX_WINDOW_S, FeatureTable, compute_features, instant_features, mouth_state,
+from vision.judge.calibration import absolute_window, baseline_from_table, first_seen_s
+from vision.judge.engine import Engine
+from vision.io.events import Event
+from vision.features.table import (MAX_WINDOW_S, FeatureTable, compute_features, instant_features, mouth_state,
                              temporal_features)
-from vision.movements import detect_hand_events, make_detectors
-from vision.hands import hand_features
-from vision.landmarks import FrameLandmarks, LandmarkTrack, PersonLandmarks
-from vision.rules import RuleSet
+from vision.judge.gesture_registry import detect_hand_events, make_detectors
+from vision.features.hands import hand_features
+from vision.detect.landmarks import FrameLandmarks, LandmarkTrack, PersonLandmarks
+from vision.judge.rules import RuleSet
 
 
 @dataclass(frozen=True)

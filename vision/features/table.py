@@ -1,6 +1,6 @@
 """Stage 4: named, body-scaled features over time, as pure numpy functions.
 
-``compute_features(track)`` turns a :class:`~vision.landmarks.LandmarkTrack`
+``compute_features(track)`` turns a :class:`~vision.detect.landmarks.LandmarkTrack`
 into a :class:`FeatureTable`: one float array of length T per feature, NaN
 wherever what the feature needs was not seen. Distances are in *shoulder
 widths* (``body_scale``), never pixels. :data:`FEATURES` documents every name
@@ -21,12 +21,12 @@ from typing import Dict, Optional
 
 import numpy as np
 
-from vision import geometry as g
-from vision.feat_body import BODY_FEATURES, legs_and_arms, posture
-from vision.feat_face import CUSTOMER_SIDES, FACE_FEATURES, face_features
-from vision.feat_touch import REGIONS, TOUCH_FEATURES, touch_features  # noqa: F401  (REGIONS re-exported)
-from vision.landmarks import LandmarkTrack
-from vision.skeleton import body_scale, pose_points
+from vision.features import geometry as g
+from vision.features.body import BODY_FEATURES, legs_and_arms, posture
+from vision.features.face import CUSTOMER_SIDES, FACE_FEATURES, face_features
+from vision.features.touch import REGIONS, TOUCH_FEATURES, touch_features  # noqa: F401  (REGIONS re-exported)
+from vision.detect.landmarks import LandmarkTrack
+from vision.features.skeleton import body_scale, pose_points
 
 #: The longest trailing window of any temporal feature (s).
 MAX_WINDOW_S = 10.0

@@ -19,7 +19,7 @@ from typing import Dict, Iterable, Optional, Tuple
 
 import numpy as np
 
-from vision.features import FeatureTable
+from vision.features.table import FeatureTable
 
 
 def first_seen_s(table: FeatureTable) -> Optional[float]:
