@@ -83,6 +83,9 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--tolerance", type=float, default=0.25, help="seconds of slack when matching intervals")
     e.add_argument("--json", help="also write the scores to this file")
     e.add_argument("--details", action="store_true", help="list every miss and false positive")
+    e.add_argument("--split", default="each",
+                   help="score only the clips of this split (tune, check); 'each' (default) scores every split "
+                        "on its own, 'all' pools them")
 
     sub.add_parser("features", help="list every feature with its unit")
     return p
@@ -150,7 +153,7 @@ def _print_event(e) -> None:
 
 
 def cmd_evaluate(args) -> int:
-    from vision.evaluate import evaluate, find_runs, format_report, load_labels
+    from vision.evaluate import evaluate, find_runs, format_report, load_labels, splits_of
     from vision.pipeline import analyze, reanalyze
     from vision.judge.rules import load_rules
 
@@ -168,10 +171,20 @@ def cmd_evaluate(args) -> int:
                 analyze(str(src), str(out), rules, sample_fps=fps, progress=False)
             elif args.reanalyze and src in runs:
                 reanalyze(str(runs[src]), rules)
-    report = evaluate(args.labels, args.runs, args.tolerance)
-    print(format_report(report, args.details))
+    if args.split == "each":
+        splits = splits_of(doc)
+    else:
+        splits = [None if args.split == "all" else args.split]
+    reports = {}
+    for split in splits:
+        reports[split or "all"] = report = evaluate(args.labels, args.runs, args.tolerance, split=split)
+        print(format_report(report, args.details) + "\n")
+    if not any(r["clips_scored"] for r in reports.values()):
+        print(f"error: no run under {args.runs} matches a labelled file (add --analyze to make them)",
+              file=sys.stderr)
+        return 2
     if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
+        Path(args.json).write_text(json.dumps(reports, indent=2, ensure_ascii=False), encoding="utf-8")
     return 0
 
 

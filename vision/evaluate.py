@@ -177,7 +177,14 @@ def find_runs(runs_dir: str | Path) -> Dict[Path, Path]:
     return out
 
 
-def evaluate(labels_path: str | Path, runs_dir: str | Path, tolerance_s: float = 0.25) -> Dict:
+def splits_of(doc: Dict) -> List[str]:
+    """The ``split`` values of a labels file, in order of first appearance (``tune`` before ``check``)."""
+    return list(dict.fromkeys(str(c.get("split", "all")) for c in doc["clips"]))
+
+
+def evaluate(labels_path: str | Path, runs_dir: str | Path, tolerance_s: float = 0.25,
+             split: Optional[str] = None) -> Dict:
+    """Scores of every labelled clip with a run under ``runs_dir`` (only clips of ``split`` when given)."""
     doc = load_labels(labels_path)
     base = Path(labels_path).resolve().parent
     runs = find_runs(runs_dir)
@@ -186,6 +193,8 @@ def evaluate(labels_path: str | Path, runs_dir: str | Path, tolerance_s: float =
     missing, clips_scored, errors = [], 0, []
     enabled: set = set()
     for clip in doc["clips"]:
+        if split is not None and clip.get("split", "all") != split:
+            continue
         run = runs.get((base / clip["file"]).resolve())
         if run is None:
             missing.append(clip["file"])
@@ -207,7 +216,7 @@ def evaluate(labels_path: str | Path, runs_dir: str | Path, tolerance_s: float =
                 s.onset_errors += f.onset_errors
         clips_scored += 1
     return {
-        "labels": str(labels_path), "runs": str(runs_dir), "tolerance_s": tolerance_s,
+        "labels": str(labels_path), "runs": str(runs_dir), "tolerance_s": tolerance_s, "split": split,
         "clips_scored": clips_scored, "clips_without_run": missing,
         "rules": {k: v.to_json() for k, v in sorted(per_rule.items()) if k in enabled},
         "families": {k: v.to_json() for k, v in families.items()},
@@ -216,7 +225,8 @@ def evaluate(labels_path: str | Path, runs_dir: str | Path, tolerance_s: float =
 
 
 def format_report(report: Dict, details: bool = False) -> str:
-    lines = [f"clips scored: {report['clips_scored']}  (labels {report['labels']}, runs {report['runs']})"]
+    split = f"split {report['split']}: " if report.get("split") else ""
+    lines = [f"{split}clips scored: {report['clips_scored']}  (labels {report['labels']}, runs {report['runs']})"]
     if report["clips_without_run"]:
         lines.append(f"clips with no run: {len(report['clips_without_run'])}")
     head = (f"{'rule':38s} {'TP':>4s} {'FP':>4s} {'FN':>4s} {'NJ':>4s} {'prec':>6s} {'recall':>6s} {'F1':>6s} "
