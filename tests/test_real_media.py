@@ -26,8 +26,16 @@ LABELS = MEDIA / "labels.yaml"
 pytestmark = [pytest.mark.real,
               pytest.mark.skipif(not LABELS.exists(), reason="../shared/media is not checked out beside the repo")]
 
-# Minimum F1 per rule or family on ../shared/media (measured: see README).
-MIN_F1 = {
+# Minimum F1 per split, rule or family on ../shared/media (measured: see README).
+# `tune`: the entries the thresholds were set on. `check`: measured only, never tuned on; its floors are the
+# scores measured when the split appeared (2026-11-29), less a margin: they guard against regressions and are
+# not targets.
+MIN_F1_CHECK = {
+    "bad posture (lean back, slouch)": 0.8,
+    "face-touch family": 0.15,
+    "gesture.phone": 0.2,
+}
+MIN_F1_TUNE = {
     "face-touch family": 0.85,
     "bad posture (lean back, slouch)": 0.85,
     "sit.upright": 0.85,
@@ -94,13 +102,15 @@ def test_every_labelled_file_was_analysed(media_runs):
         assert meta["rules"]["sha256"]
 
 
-def test_scores_reach_the_stated_minimum(media_runs):
-    """Per rule and family, F1 on the shared media is at least the figure stated in the README."""
-    report = evaluate(LABELS, media_runs)
+@pytest.mark.parametrize("split,minimum", [("tune", MIN_F1_TUNE), ("check", MIN_F1_CHECK)])
+def test_scores_reach_the_stated_minimum(media_runs, split, minimum):
+    """Per split, rule and family, F1 on the shared media is at least the figure stated in the README."""
+    report = evaluate(LABELS, media_runs, split=split)
+    assert report["clips_scored"] == sum(c.get("split") == split for c in load_labels(LABELS)["clips"])
     scores = {**report["rules"], **report["families"]}
-    low = {k: scores.get(k, {}).get("f1") for k, v in MIN_F1.items()
+    low = {k: scores.get(k, {}).get("f1") for k, v in minimum.items()
            if (scores.get(k, {}).get("f1") or 0.0) < v}
-    assert not low, f"below the stated minimum F1: {low}\n" + "\n".join(report["errors"])
+    assert not low, f"{split}: below the stated minimum F1: {low}\n" + "\n".join(report["errors"])
 
 
 def test_neutral_clips_have_no_forbidden_gestures(media_runs):
@@ -121,7 +131,7 @@ def test_streaming_equals_offline_on_real_footage(media_runs, tmp_path):
     for run in sorted(media_runs.glob("*/run.json")):
         live = read_events(run.parent / "events.jsonl")
         again = reanalyze(str(run.parent), rules, out_dir=str(tmp_path / run.parent.name)).events
-        key = lambda e: (e.start_s, e.rule)  # noqa: E731
+        key = lambda e: (round(e.start_s, 4), e.rule)  # noqa: E731  (the log's precision: ties sort by rule)
         assert [e.to_json() for e in sorted(live, key=key)] == [e.to_json() for e in sorted(again, key=key)], \
             run.parent.name
 
