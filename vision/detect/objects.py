@@ -1,0 +1,173 @@
+"""Object evidence: what a person holds, from the COCO detector in ``models/``, looked for around the hands and face.
+
+The detector (SSD MobileNet v1, COCO, 300x300, Apache-2.0; provenance in
+``models/README.md``) resizes whatever it is given to 300x300, so a phone in
+a hand is a few pixels on the whole frame and is missed; measured on the
+shared phone photos: found in 1 of 8 on the whole frame, 6 of 8 on crops
+around the wrists. So :func:`crop_boxes` cuts a square around each hand and
+the mouth, sized by the person's own shoulder width, and
+:class:`ObjectDetector` runs on each crop and maps the boxes back to
+full-frame pixels.
+
+Only the labels that matter to the code of conduct are kept
+(:data:`OBJECT_GROUPS`: phone-like, drink, utensil, food); the detector's
+``remote`` is kept as phone-like (a phone is often called ``remote``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+
+from vision.detect.landmarks import PersonLandmarks
+
+#: COCO labels by what they mean for a rule.
+OBJECT_GROUPS: Dict[str, Tuple[str, ...]] = {
+    "phone": ("cell phone", "remote"),
+    "drink": ("cup", "bottle", "wine glass"),
+    "utensil": ("fork", "knife", "spoon", "bowl"),
+    "food": ("banana", "apple", "sandwich", "orange", "broccoli", "carrot", "hot dog", "pizza", "donut", "cake"),
+}
+GROUP_OF = {label: group for group, labels in OBJECT_GROUPS.items() for label in labels}
+
+# Pose indices (MediaPipe pose): shoulders, wrists, hand points, mouth corners.
+L_SHOULDER, R_SHOULDER = 11, 12
+HAND_POINTS = {"left_hand": (15, 17, 19, 21), "right_hand": (16, 18, 20, 22)}
+MOUTH = (9, 10)
+#: A crop's side, in shoulder widths: a hand holding a phone spans about one shoulder width
+#: (hand ~0.45 SW plus a phone ~0.35 SW, either way from the wrist: geometry).
+CROP_SW = {"left_hand": 1.2, "right_hand": 1.2, "mouth": 1.2}
+#: Smallest crop side in pixels: below this the detector sees a few pixels of object at 300x300 anyway.
+MIN_CROP_PX = 48
+SEEN = 0.5  # pose visibility from which a point counts (as for every pose feature)
+HAND_SEEN = 0.2  # pose hand points count from 0.2 (the pose model rates hands at the face low)
+
+
+@dataclass(frozen=True)
+class ObjectHit:
+    """One detected object: COCO ``label``, its ``group``, ``score`` 0..1, ``box_xyxy`` in frame pixels, and the crop."""
+
+    label: str
+    group: str
+    score: float
+    box_xyxy: Tuple[float, float, float, float]
+    crop: str
+
+    def __post_init__(self) -> None:
+        x0, y0, x1, y1 = self.box_xyxy
+        if x1 < x0 or y1 < y0:
+            raise ValueError(f"ObjectHit box_xyxy must have x1 >= x0 and y1 >= y0, got {self.box_xyxy}")
+
+
+def _centre(xyz: np.ndarray, vis: np.ndarray, idx: Tuple[int, ...], min_vis: float, wh: Tuple[int, int]):
+    pts = xyz[list(idx), :2] * np.asarray(wh, dtype=np.float64)
+    ok = (vis[list(idx)] >= min_vis) & ~np.isnan(pts).any(axis=1)
+    inside = ok & (pts[:, 0] >= 0) & (pts[:, 0] < wh[0]) & (pts[:, 1] >= 0) & (pts[:, 1] < wh[1])
+    if not inside.any():
+        return None
+    return pts[inside].mean(axis=0)
+
+
+def crop_boxes(person: PersonLandmarks, image_wh: Tuple[int, int],
+               scale_px: Optional[float] = None) -> Dict[str, Tuple[int, int, int, int]]:
+    """Square crops (pixels, xyxy, clipped to the frame) around each seen hand and the mouth.
+
+    ``scale_px``: the person's body scale in pixels, one shoulder width (the features' ``body_scale``, which
+    holds in profile where the shoulders collapse); without it, the shoulder width seen in the picture.
+    Nothing for a part not seen inside the picture (a hand out of frame has no crop), and nothing at all
+    without a scale.
+    """
+    wh = (int(image_wh[0]), int(image_wh[1]))
+    xyz, vis = person.pose_xyz.astype(np.float64), np.nan_to_num(person.pose_visibility, nan=0.0)
+    sw = float(scale_px) if scale_px is not None else np.nan
+    if not sw > 0:
+        sh = xyz[[L_SHOULDER, R_SHOULDER], :2] * np.asarray(wh, dtype=np.float64)
+        if np.isnan(sh).any() or (vis[[L_SHOULDER, R_SHOULDER]] < SEEN).any():
+            return {}
+        sw = float(np.linalg.norm(sh[0] - sh[1]))
+    if not sw > 0:
+        return {}
+    centres = {name: _centre(xyz, vis, idx, HAND_SEEN, wh) for name, idx in HAND_POINTS.items()}
+    centres["mouth"] = _centre(xyz, vis, MOUTH, SEEN, wh)
+    boxes = {}
+    for name, c in centres.items():
+        if c is None:
+            continue
+        half = max(CROP_SW[name] * sw, MIN_CROP_PX) / 2.0
+        x0, y0 = max(0, int(c[0] - half)), max(0, int(c[1] - half))
+        x1, y1 = min(wh[0], int(c[0] + half)), min(wh[1], int(c[1] + half))
+        if x1 - x0 >= MIN_CROP_PX // 2 and y1 - y0 >= MIN_CROP_PX // 2:
+            boxes[name] = (x0, y0, x1, y1)
+    return boxes
+
+
+class ObjectDetector:
+    """MediaPipe's ``ObjectDetector`` on crops of a frame; a context manager.
+
+    ``detect(image_bgr, crops)`` returns the hits of the groups in :data:`OBJECT_GROUPS` with a score of at
+    least ``score_threshold``, boxes in full-frame pixels, each tagged with the crop it was found in.
+    """
+
+    def __init__(self, model_path: Path, score_threshold: float = 0.3, max_results: int = 5) -> None:
+        from mediapipe.tasks.python.core.base_options import BaseOptions
+        from mediapipe.tasks.python.vision import ObjectDetector as _Detector, ObjectDetectorOptions
+        from mediapipe.tasks.python.vision.core.vision_task_running_mode import VisionTaskRunningMode
+
+        model_path = Path(model_path)
+        if not model_path.is_file():
+            raise FileNotFoundError(f"object detector model not found: {model_path}")
+        self.model_path = model_path
+        opts = ObjectDetectorOptions(base_options=BaseOptions(model_asset_buffer=model_path.read_bytes()),
+                                     running_mode=VisionTaskRunningMode.IMAGE,
+                                     score_threshold=score_threshold, max_results=max_results,
+                                     category_allowlist=sorted(GROUP_OF))
+        self._det = _Detector.create_from_options(opts)
+
+    def __enter__(self) -> "ObjectDetector":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._det is not None:
+            self._det.close()
+            self._det = None
+
+    def detect(self, image_bgr: np.ndarray, crops: Dict[str, Tuple[int, int, int, int]]) -> List[ObjectHit]:
+        import mediapipe as mp
+
+        hits: List[ObjectHit] = []
+        for name, (x0, y0, x1, y1) in crops.items():
+            crop = np.ascontiguousarray(image_bgr[y0:y1, x0:x1, ::-1])
+            if crop.size == 0:
+                continue
+            result = self._det.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=crop))
+            for d in result.detections:
+                cat = d.categories[0]
+                label = cat.category_name
+                if label not in GROUP_OF:
+                    continue
+                b = d.bounding_box
+                box = (x0 + b.origin_x, y0 + b.origin_y, x0 + b.origin_x + b.width, y0 + b.origin_y + b.height)
+                hits.append(ObjectHit(label, GROUP_OF[label], float(cat.score), tuple(float(v) for v in box), name))
+        return hits
+
+
+def best_scores(hits: List[ObjectHit]) -> Dict[str, float]:
+    """The highest score per ``"{group}@{crop}"`` (e.g. ``phone@right_hand``); absent keys were not found."""
+    out: Dict[str, float] = {}
+    for h in hits:
+        key = f"{h.group}@{h.crop}"
+        out[key] = max(out.get(key, 0.0), h.score)
+    return out
+
+
+def default_model_path(models_dir: Optional[Path]) -> Optional[Path]:
+    """The COCO detector file in ``models_dir``, if there."""
+    if models_dir is None:
+        return None
+    p = Path(models_dir) / "coco_ssd_mobilenet_v1_1.0_quant_2018_06_29.tflite"
+    return p if p.is_file() else None
