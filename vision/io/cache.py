@@ -11,20 +11,31 @@ interrupted run keeps every complete part. Arrays in a part: ``frame_index``
 and ``timestamp_s`` (one row per analysed frame), and one row per detected
 person: ``row_frame`` (position in the part), ``person_id`` and the arrays of
 :data:`vision.detect.landmarks.PERSON_ARRAYS`.
+
+A part also holds what the outputs draw, one row per analysed frame, under
+names starting ``px_`` (the subject's pose points, face regions and hand
+points in source pixels, as the features measured them; see
+``vision.pipeline.subject_pixels``). The writer gets them from a ``derive``
+function handed in by the pipeline, so the outputs read what the run stored
+and this package never computes features.
 """
 from __future__ import annotations
 
 import json
 import os
 from pathlib import Path
-from typing import Dict, List, Optional
+import shutil
+from typing import Callable, Dict, List, Optional
 
 import numpy as np
 
 from vision.detect.landmarks import PERSON_ARRAYS, FrameLandmarks, LandmarkTrack
 
 CHUNK = 256
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: parts hold the px_ arrays the outputs draw
+PX_PREFIX = "px_"
+#: The subject's track over some frames -> per-frame arrays (names start with ``px_``).
+Derive = Callable[[LandmarkTrack], Dict[str, np.ndarray]]
 
 
 class CacheError(Exception):
@@ -33,7 +44,8 @@ class CacheError(Exception):
 
 class LandmarkCacheWriter:
     def __init__(self, run_dir: str | Path, image_wh: tuple, meta: Optional[dict] = None,
-                 chunk: int = CHUNK):
+                 chunk: int = CHUNK, derive: Optional[Derive] = None, subject: int = 0):
+        self.derive, self.subject, self.image_wh = derive, subject, tuple(image_wh)
         self.dir = Path(run_dir) / "landmarks"
         self.dir.mkdir(parents=True, exist_ok=True)
         for old in self.dir.glob("part-*.npz"):
@@ -63,15 +75,87 @@ class LandmarkCacheWriter:
         for name, shape in PERSON_ARRAYS.items():
             arrays[name] = (np.stack([getattr(p, name) for _, p in rows]) if rows
                             else np.zeros((0,) + shape, np.float32))
-        path = self.dir / f"part-{self._part:05d}.npz"
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez_compressed(tmp, **arrays)
-        os.replace(tmp, path)
+        if self.derive is not None:
+            arrays.update(_derived(self.derive, LandmarkTrack.from_frames(self._frames, self.subject,
+                                                                          self.image_wh)))
+        _save_part(self.dir / f"part-{self._part:05d}.npz", arrays)
         self._part += 1
         self._frames = []
 
     def close(self) -> None:
         self.flush()
+
+
+def _derived(derive: Derive, track: LandmarkTrack) -> Dict[str, np.ndarray]:
+    out = derive(track)
+    for k, v in out.items():
+        if not k.startswith(PX_PREFIX) or len(v) != len(track):
+            raise ValueError(f"derived array {k}: must start with {PX_PREFIX!r} and have {len(track)} rows")
+    return out
+
+
+def _save_part(path: Path, arrays: Dict[str, np.ndarray]) -> None:
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez_compressed(tmp, **arrays)
+    os.replace(tmp, path)
+
+
+def _parts(run_dir: str | Path) -> List[Path]:
+    parts = sorted((Path(run_dir) / "landmarks").glob("part-[0-9]*.npz"))
+    return [p for p in parts if not p.name.endswith(".tmp.npz")]
+
+
+def copy_cache(src_run: str | Path, dst_run: str | Path, derive: Optional[Derive] = None, subject: int = 0) -> None:
+    """The landmark cache of ``src_run`` into ``dst_run`` (the same folder works), its ``px_`` arrays
+    derived afresh from the landmarks when ``derive`` is given."""
+    meta = load_meta(src_run)
+    tracks = load_tracks(src_run)
+    track = tracks.get(subject) or next(iter(tracks.values()))
+    fresh = _derived(derive, track) if derive is not None else None
+    datas = []
+    for part in _parts(src_run):
+        with np.load(part) as z:
+            datas.append((part.name, {k: z[k] for k in z.files}))
+    out = Path(dst_run) / "landmarks"
+    out.mkdir(parents=True, exist_ok=True)
+    same = out.resolve() == (Path(src_run) / "landmarks").resolve()
+    if not same:
+        for old in out.glob("part-*.npz"):
+            old.unlink()
+    row = 0
+    for name, arrays in datas:
+        n = len(arrays["frame_index"])
+        if fresh is not None:
+            arrays = {k: v for k, v in arrays.items() if not k.startswith(PX_PREFIX)}
+            arrays.update({k: v[row:row + n] for k, v in fresh.items()})
+        row += n
+        if same and fresh is None:
+            continue
+        _save_part(out / name, arrays)
+    if fresh is not None:
+        meta["format"] = FORMAT_VERSION
+    _write_json_atomic(out / "meta.json", meta)
+
+
+def load_pixels(run_dir: str | Path) -> Dict[str, np.ndarray]:
+    """The ``px_`` arrays of every part, joined (one row per analysed frame); empty for an older cache."""
+    load_meta(run_dir)
+    found: Dict[str, List[np.ndarray]] = {}
+    for part in _parts(run_dir):
+        try:
+            with np.load(part) as z:
+                names = [k for k in z.files if k.startswith(PX_PREFIX)]
+                if not names:
+                    return {}
+                for k in names:
+                    found.setdefault(k, []).append(z[k])
+        except Exception as exc:  # a damaged part: say which
+            raise CacheError(f"{part}: unreadable landmark cache part ({exc})") from None
+    return {k: np.concatenate(v) for k, v in found.items()}
+
+
+def clear_cache(run_dir: str | Path) -> None:
+    shutil.rmtree(Path(run_dir) / "landmarks", ignore_errors=True)
 
 
 def _write_json_atomic(path: Path, obj) -> None:
@@ -90,15 +174,14 @@ def load_meta(run_dir: str | Path) -> dict:
 def load_tracks(run_dir: str | Path) -> Dict[int, LandmarkTrack]:
     """Every person of the cached run as a track over *all* analysed frames."""
     meta = load_meta(run_dir)
-    parts = sorted((Path(run_dir) / "landmarks").glob("part-[0-9]*.npz"))
-    parts = [p for p in parts if not p.name.endswith(".tmp.npz")]
+    parts = _parts(run_dir)
     if not parts:
         raise CacheError(f"{run_dir}: the landmark cache holds no frames")
     datas = []
     for part in parts:
         try:
             with np.load(part) as z:
-                datas.append({k: z[k] for k in z.files})
+                datas.append({k: z[k] for k in z.files if not k.startswith(PX_PREFIX)})
         except Exception as exc:  # a damaged part: say which
             raise CacheError(f"{part}: unreadable landmark cache part ({exc})") from None
     offsets = np.cumsum([0] + [len(d["frame_index"]) for d in datas])
