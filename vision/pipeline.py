@@ -141,9 +141,9 @@ def analyze(input_path: str, out_dir: str, rules: RuleSet, sample_fps: Optional[
                 people = det.detect(frame.image_bgr, frame.timestamp_s)
                 run.t_models += time.perf_counter() - t0
                 fl = FrameLandmarks(frame.index, frame.timestamp_s, people)
-                cache.append(fl)
                 subject = next((p for p in people if p.person_id == SUBJECT), None)
                 run.frame(frame.timestamp_s, subject is not None)
+                cache.append(fl)  # a full chunk is written with a run.json checkpoint
                 if sampler is not None and subject is not None:
                     sampler.offer(frame, subject, (info.width, info.height))
                 for ev in analyzer.push(fl):

@@ -22,7 +22,6 @@ from vision.io.events import SCHEMA_VERSION as EVENT_SCHEMA, Event
 from vision.io.frames import SourceInfo
 from vision.io.run_meta import OUTPUT_KEYS, SCHEMA_VERSION, no_customer, single_subject
 from vision.judge.engine import Engine
-from vision.judge.gesture_registry import DETECTOR_TEXTS
 from vision.judge.rules import RuleSet
 
 TOOL_NAME = "conduct-coach"
@@ -44,10 +43,15 @@ def subject_pixels(track: LandmarkTrack) -> Dict[str, np.ndarray]:
 
 def catalogue(rules: RuleSet) -> Dict[str, Dict]:
     """Every rule's texts as this run judged them (the report never re-reads rules.yaml)."""
+    entries = list(rules.rules) + list(getattr(rules, "detector_entries", []))  # detectors, where rules.yaml has them
     out = {r.id: {"kind": r.kind, "severity": r.severity, "clause": r.clause, "message_zh": r.message_zh,
-                  "message_en": r.message_en, "experimental": bool(r.experimental)} for r in rules.rules}
-    for det_id, texts in DETECTOR_TEXTS.items():
-        out.setdefault(det_id, {**texts, "experimental": False})
+                  "message_en": r.message_en, "experimental": bool(getattr(r, "experimental", False))}
+           for r in entries}
+    if not hasattr(rules, "detector_entries"):  # the detectors' texts still live in the code
+        from vision.judge.gesture_registry import DETECTOR_TEXTS
+
+        for det_id, texts in DETECTOR_TEXTS.items():
+            out.setdefault(det_id, {**texts, "experimental": False})
     return out
 
 

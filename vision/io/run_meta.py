@@ -158,7 +158,7 @@ def _name(t) -> str:
 def _check(where: str, value, t) -> None:
     if isinstance(t, _Opt):
         if value is not None:
-            _check(where, value, t.t)
+            _check(where, value, t.t) if isinstance(t.t, (_List, _Map, dict)) else _need(where, value, t.t, t)
         return
     if isinstance(t, _List):
         _need(where, value, list, t)
