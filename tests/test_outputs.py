@@ -26,6 +26,7 @@ from vision.review.overlay import make_layout
 from vision.review.privacy import FaceBlurrer, boxes_to_blur, subject_box
 from vision.review.render import RenderOptions, render
 from vision.review.report import ReportOptions, build_comparison, build_report
+from vision.io.run_meta import read_run_json, write_run_json
 from vision.io.run_folder import RunFolderError, SubjectPoints, active_events, load_run
 from vision.review.text import CANDIDATES, FontMissing, TextPainter, find_cjk_font, glyph_mask
 from vision.io.video_out import H264Writer, fps_fraction
@@ -140,6 +141,7 @@ def test_render_round_trip(run_dir, tmp_path):
     assert p["frames"] == syn.N_FRAMES == res.frames
     assert p["rate"] == 15 and p["duration_s"] == pytest.approx(syn.N_FRAMES / syn.FPS)
     assert p["size"] == layout.frame_wh
+    assert read_run_json(run_dir)["outputs"]["annotated"] == str((tmp_path / "a.mp4").resolve())
 
 
 @needs_font
@@ -314,6 +316,7 @@ def test_report_counts_match_events_and_it_is_self_contained(run_dir):
     assert all(src.startswith("data:image/") for src in re.findall(r'<img[^>]* src="([^"]*)"', page))
     assert not re.search(r'(src|href)="(https?:)?//', page)
     assert "Content-Security-Policy" in page
+    assert read_run_json(run_dir)["outputs"]["report"] == "report.html"
 
 
 def test_report_escapes_hostile_text(tmp_path):
@@ -462,3 +465,26 @@ def test_report_marks_experimental_rules(tmp_path):
     row = re.search(r'<tr data-rule="look.fringe">.*?</tr>', page).group(0)
     assert "experimental" in row
     assert "experimental" not in re.search(r'<tr data-rule="gesture.face_touch">.*?</tr>', page).group(0)
+
+
+def test_clips_default_to_violations_and_all_means_every_kind():
+    """`clips` without --kind cuts violations only; --kind all (or a list) brings desired states back."""
+    from vision.cli_outputs import _kinds
+
+    assert _kinds([]) == ("violation",) and _kinds(["all"]) == () and _kinds(["desired"]) == ("desired",)
+    assert _kinds(["desired", "violation", "desired"]) == ("desired", "violation")
+
+
+def test_the_report_describes_rules_from_the_runs_catalogue_not_todays_rules_file(tmp_path):
+    """A rule with no event is described with the texts the run stored, even if rules.yaml changed since."""
+    run = syn.make_run(tmp_path / "run")
+    doc = read_run_json(run)
+    doc["rules"]["enabled"].append("sit.slouch")
+    doc["rules"]["catalogue"]["sit.slouch"] = {"kind": "violation", "severity": "high", "clause": "旧条款 old clause",
+                                               "message_zh": "驼背", "message_en": "Slouching (as judged)",
+                                               "experimental": False}
+    doc["rules"]["path"] = str(tmp_path / "rules.yaml")
+    (tmp_path / "rules.yaml").write_text("rules: []\n", encoding="utf-8")  # today's file knows nothing of it
+    write_run_json(run, doc)
+    page = build_report(run, ReportOptions(privacy="off", thumbnails=False)).read_text(encoding="utf-8")
+    assert "Slouching (as judged)" in page and "旧条款 old clause" in page
