@@ -140,7 +140,9 @@ def cmd_clips(args) -> int:
         done()
     for c in res.clips:
         print(f"{c.path}  ({c.frames} frames)")
-    print(f"{len(res.clips)} clips in {res.seconds:.1f} s -> {res.out_dir}")
+    kinds = "every kind" if not opt.kinds else " and ".join(f"{k}s" for k in opt.kinds)
+    more = "" if not opt.kinds else "; --kind all for every event"
+    print(f"{len(res.clips)} clips ({kinds}{more}) in {res.seconds:.1f} s -> {res.out_dir}")
     return 0
 
 
