@@ -18,13 +18,15 @@ import pytest
 import synthetic_run as syn
 from builders import make_person
 from conftest import REPO, RULES_YAML
+from vision.detect.landmarks import FrameLandmarks
+from vision.io.cache import CacheError, LandmarkCacheWriter, load_pixels
 from vision.io.frames import SourceInfo
 from vision.io.run_folder import RunFolderError, SubjectPoints, load_run
 from vision.io.run_meta import (RunMetaError, check_run_json, read_run_json, record_output, upgrade_v1,
                                 write_run_json)
 from vision.judge.rules import parse_rules
 from vision.pipeline import analyze, reanalyze
-from vision.run_record import new_run_json, input_meta
+from vision.run_record import input_meta, new_run_json, subject_pixels
 
 VISION = REPO / "vision"
 
@@ -213,16 +215,33 @@ def test_reanalysis_into_a_new_folder_is_a_complete_run_folder(tmp_path, rules):
 
 def test_an_older_run_without_stored_points_is_refused_with_the_fix(tmp_path):
     run = syn.make_run(tmp_path / "run")
-    import zipfile
-    for part in (run / "landmarks").glob("part-*.npz"):  # rewrite the part without the px_ arrays
-        with np.load(part) as z:
-            keep = {k: z[k] for k in z.files if not k.startswith("px_")}
-        np.savez_compressed(part, **keep)
-        assert not any(n.startswith("px_") for n in zipfile.ZipFile(part).namelist())
+    for px in (run / "landmarks").glob("px-*.npz"):  # what a run of the previous version holds
+        px.unlink()
     with pytest.raises(RunFolderError, match="made by an older version.*--from-landmarks"):
         load_run(run)
     reanalyze(str(run), parse_rules(RULES_YAML))
     assert load_run(run).pixels
+
+
+def test_a_missing_points_file_is_named_as_damage(tmp_path):
+    run = tmp_path / "run"
+    w = LandmarkCacheWriter(run, (syn.W, syn.H), {"source": "x"}, chunk=4, derive=subject_pixels)
+    for i in range(10):
+        w.append(FrameLandmarks(i, i / 10, [syn.person(i)]))
+    w.close()
+    assert len(load_pixels(run)["px_pose"]) == 10
+    (run / "landmarks" / "px-00001.npz").unlink()
+    with pytest.raises(CacheError, match=r"damaged \(px-00001.npz is missing\)"):
+        load_pixels(run)
+
+
+def test_reanalysis_in_place_rewrites_only_the_points(tmp_path, rules):
+    run = syn.make_run(tmp_path / "run")
+    part = run / "landmarks" / "part-00000.npz"
+    before = part.stat().st_mtime_ns, part.read_bytes()
+    reanalyze(str(run), rules)
+    assert (part.stat().st_mtime_ns, part.read_bytes()) == before
+    assert read_run_json(run)["reanalysis"]["frames"] == len(load_run(run).track)
 
 
 # --- one-way data flow ------------------------------------------------------------------------

@@ -24,7 +24,7 @@ import numpy as np
 from vision import run_record as record
 from vision.judge.analyzer import PersonAnalyzer, PersonOptions, analyze_track
 from vision.judge.appearance import AppearanceSampler
-from vision.io.cache import LandmarkCacheWriter, copy_cache, load_meta, load_tracks
+from vision.io.cache import LandmarkCacheWriter, copy_cache, load_meta, load_tracks, write_pixels
 from vision.io.events import Event, EventWriter, read_events, write_csv
 from vision.io.frames import FrameSource, SourceInfo
 from vision.io.run_folder import OUTPUT_ENTRIES, prepare_out_dir, used_entries
@@ -252,7 +252,8 @@ def reanalyze(run_dir: str, rules: RuleSet, out_dir: Optional[str] = None,
     if old_log.exists():
         events += [e for e in read_events(old_log) if e.rule.startswith("look.")]
     events.sort(key=lambda e: (e.start_s, e.rule))
-    copy_cache(run_dir, out, derive=record.subject_pixels, subject=subject)
+    copy_cache(run_dir, out)
+    write_pixels(out, record.subject_pixels(track))
     with EventWriter(out / "events.jsonl", sync_each=False) as w:
         for e in events:
             w.write(e)

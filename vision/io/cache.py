@@ -4,6 +4,7 @@ Layout inside a run folder::
 
     landmarks/meta.json          image size, fps, source, chunk size
     landmarks/part-00000.npz     analysed frames [0, CHUNK) and their people
+    landmarks/px-00000.npz       the same frames: what the outputs draw
     landmarks/part-00001.npz     ...
 
 Each part is written whole as soon as it fills (and at the end), so an
@@ -12,19 +13,19 @@ and ``timestamp_s`` (one row per analysed frame), and one row per detected
 person: ``row_frame`` (position in the part), ``person_id`` and the arrays of
 :data:`vision.detect.landmarks.PERSON_ARRAYS`.
 
-A part also holds what the outputs draw, one row per analysed frame, under
-names starting ``px_`` (the subject's pose points, face regions and hand
-points in source pixels, as the features measured them; see
-``vision.pipeline.subject_pixels``). The writer gets them from a ``derive``
-function handed in by the pipeline, so the outputs read what the run stored
-and this package never computes features.
+Beside each part, ``px-*.npz`` holds the subject's points as the features
+measured them, in source pixels, one row per analysed frame, under names
+starting ``px_`` (see ``vision.run_record.subject_pixels``). The writer gets
+them from a ``derive`` function handed in by the pipeline: the outputs read
+what the run stored, and this package never computes features. A
+re-analysis rewrites only these small files.
 """
 from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 import shutil
+from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
 import numpy as np
@@ -32,7 +33,7 @@ import numpy as np
 from vision.detect.landmarks import PERSON_ARRAYS, FrameLandmarks, LandmarkTrack
 
 CHUNK = 256
-FORMAT_VERSION = 2  # 2: parts hold the px_ arrays the outputs draw
+FORMAT_VERSION = 2  # 2: px-*.npz beside the parts hold what the outputs draw
 PX_PREFIX = "px_"
 #: The subject's track over some frames -> per-frame arrays (names start with ``px_``).
 Derive = Callable[[LandmarkTrack], Dict[str, np.ndarray]]
@@ -48,7 +49,7 @@ class LandmarkCacheWriter:
         self.derive, self.subject, self.image_wh = derive, subject, tuple(image_wh)
         self.dir = Path(run_dir) / "landmarks"
         self.dir.mkdir(parents=True, exist_ok=True)
-        for old in self.dir.glob("part-*.npz"):
+        for old in [*self.dir.glob("part-*.npz"), *self.dir.glob("px-*.npz")]:
             old.unlink()
         self.chunk = chunk
         self._frames: List[FrameLandmarks] = []
@@ -75,10 +76,10 @@ class LandmarkCacheWriter:
         for name, shape in PERSON_ARRAYS.items():
             arrays[name] = (np.stack([getattr(p, name) for _, p in rows]) if rows
                             else np.zeros((0,) + shape, np.float32))
-        if self.derive is not None:
-            arrays.update(_derived(self.derive, LandmarkTrack.from_frames(self._frames, self.subject,
-                                                                          self.image_wh)))
-        _save_part(self.dir / f"part-{self._part:05d}.npz", arrays)
+        if self.derive is not None:  # written first: a part never lacks its points
+            track = LandmarkTrack.from_frames(self._frames, self.subject, self.image_wh)
+            _save(self.dir / f"px-{self._part:05d}.npz", _derived(self.derive, track))
+        _save(self.dir / f"part-{self._part:05d}.npz", arrays, compress=True)
         self._part += 1
         self._frames = []
 
@@ -94,9 +95,9 @@ def _derived(derive: Derive, track: LandmarkTrack) -> Dict[str, np.ndarray]:
     return out
 
 
-def _save_part(path: Path, arrays: Dict[str, np.ndarray]) -> None:
+def _save(path: Path, arrays: Dict[str, np.ndarray], compress: bool = False) -> None:
     tmp = path.with_suffix(".tmp.npz")
-    np.savez_compressed(tmp, **arrays)
+    (np.savez_compressed if compress else np.savez)(tmp, **arrays)
     os.replace(tmp, path)
 
 
@@ -105,57 +106,60 @@ def _parts(run_dir: str | Path) -> List[Path]:
     return [p for p in parts if not p.name.endswith(".tmp.npz")]
 
 
-def copy_cache(src_run: str | Path, dst_run: str | Path, derive: Optional[Derive] = None, subject: int = 0) -> None:
-    """The landmark cache of ``src_run`` into ``dst_run`` (the same folder works), its ``px_`` arrays
-    derived afresh from the landmarks when ``derive`` is given."""
-    meta = load_meta(src_run)
-    tracks = load_tracks(src_run)
-    track = tracks.get(subject) or next(iter(tracks.values()))
-    fresh = _derived(derive, track) if derive is not None else None
-    datas = []
-    for part in _parts(src_run):
-        with np.load(part) as z:
-            datas.append((part.name, {k: z[k] for k in z.files}))
-    out = Path(dst_run) / "landmarks"
-    out.mkdir(parents=True, exist_ok=True)
-    same = out.resolve() == (Path(src_run) / "landmarks").resolve()
-    if not same:
-        for old in out.glob("part-*.npz"):
-            old.unlink()
+def _px_path(part: Path) -> Path:
+    return part.with_name("px-" + part.name[len("part-"):])
+
+
+def copy_cache(src_run: str | Path, dst_run: str | Path) -> None:
+    """The landmark cache of ``src_run`` (meta and landmark parts, not the points) into ``dst_run``."""
+    src, out = Path(src_run) / "landmarks", Path(dst_run) / "landmarks"
+    load_meta(src_run)
+    if out.resolve() == src.resolve():
+        return
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    for path in [src / "meta.json", *_parts(src_run)]:
+        shutil.copyfile(path, out / path.name)
+
+
+def write_pixels(run_dir: str | Path, arrays: Dict[str, np.ndarray]) -> None:
+    """Store the ``px_`` arrays of a whole run (one row per analysed frame) beside its parts."""
+    parts = _parts(run_dir)
     row = 0
-    for name, arrays in datas:
-        n = len(arrays["frame_index"])
-        if fresh is not None:
-            arrays = {k: v for k, v in arrays.items() if not k.startswith(PX_PREFIX)}
-            arrays.update({k: v[row:row + n] for k, v in fresh.items()})
+    for part in parts:
+        with np.load(part) as z:
+            n = len(z["frame_index"])
+        for k, v in arrays.items():
+            if not k.startswith(PX_PREFIX):
+                raise ValueError(f"pixel array {k}: must start with {PX_PREFIX!r}")
+        _save(_px_path(part), {k: v[row:row + n] for k, v in arrays.items()})
         row += n
-        if same and fresh is None:
-            continue
-        _save_part(out / name, arrays)
-    if fresh is not None:
-        meta["format"] = FORMAT_VERSION
-    _write_json_atomic(out / "meta.json", meta)
+    if any(len(v) != row for v in arrays.values()):
+        raise ValueError(f"pixel arrays must have {row} rows, one per analysed frame")
+    meta = load_meta(run_dir)
+    meta["format"] = FORMAT_VERSION
+    _write_json_atomic(Path(run_dir) / "landmarks" / "meta.json", meta)
 
 
 def load_pixels(run_dir: str | Path) -> Dict[str, np.ndarray]:
     """The ``px_`` arrays of every part, joined (one row per analysed frame); empty for an older cache."""
     load_meta(run_dir)
+    parts = _parts(run_dir)
+    have = [_px_path(p).is_file() for p in parts]
+    if not any(have):
+        return {}
+    if not all(have):
+        missing = next(_px_path(p).name for p, h in zip(parts, have) if not h)
+        raise CacheError(f"{run_dir}: the landmark cache is damaged ({missing} is missing)")
     found: Dict[str, List[np.ndarray]] = {}
-    for part in _parts(run_dir):
+    for part in parts:
         try:
-            with np.load(part) as z:
-                names = [k for k in z.files if k.startswith(PX_PREFIX)]
-                if not names:
-                    return {}
-                for k in names:
+            with np.load(_px_path(part)) as z:
+                for k in z.files:
                     found.setdefault(k, []).append(z[k])
-        except Exception as exc:  # a damaged part: say which
-            raise CacheError(f"{part}: unreadable landmark cache part ({exc})") from None
+        except Exception as exc:  # a damaged file: say which
+            raise CacheError(f"{_px_path(part)}: unreadable ({exc})") from None
     return {k: np.concatenate(v) for k, v in found.items()}
-
-
-def clear_cache(run_dir: str | Path) -> None:
-    shutil.rmtree(Path(run_dir) / "landmarks", ignore_errors=True)
 
 
 def _write_json_atomic(path: Path, obj) -> None:
@@ -181,7 +185,7 @@ def load_tracks(run_dir: str | Path) -> Dict[int, LandmarkTrack]:
     for part in parts:
         try:
             with np.load(part) as z:
-                datas.append({k: z[k] for k in z.files if not k.startswith(PX_PREFIX)})
+                datas.append({k: z[k] for k in z.files})
         except Exception as exc:  # a damaged part: say which
             raise CacheError(f"{part}: unreadable landmark cache part ({exc})") from None
     offsets = np.cumsum([0] + [len(d["frame_index"]) for d in datas])
