@@ -59,7 +59,7 @@ def reanalysis(run_dir: str, repeats: int = 5) -> float:
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        reanalyze(run_dir, rules, out_dir=run_dir + "_re")
+        reanalyze(run_dir, rules, out_dir=run_dir + "_re", overwrite=True)
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
 

@@ -7,7 +7,6 @@ stands in the middle of the picture, and the events are the ones given.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import List, Optional, Sequence
 
@@ -15,6 +14,8 @@ import cv2
 import numpy as np
 
 from vision.io.cache import LandmarkCacheWriter
+from vision.io.run_meta import write_run_json
+from vision.run_record import subject_pixels
 from vision.io.events import Event, EventWriter
 from vision.detect.landmarks import N_FACE, FrameLandmarks, PersonLandmarks
 
@@ -92,7 +93,8 @@ def make_run(run_dir: Path, events: Optional[Sequence[Event]] = None, n_frames: 
     else:
         src = make_video(run_dir.parent / f"{run_dir.name}_source.mp4", n_frames)
     cache = LandmarkCacheWriter(run_dir, (W, H), {"source": str(src), "kind": "image" if still else "video",
-                                                  "fps": 0.0 if still else FPS, "still": still})
+                                                  "fps": 0.0 if still else FPS, "still": still},
+                                derive=subject_pixels)
     for i in range(0, n_frames, STEP):
         cache.append(FrameLandmarks(i, i / FPS, [person(i)]))
     cache.close()
@@ -101,22 +103,33 @@ def make_run(run_dir: Path, events: Optional[Sequence[Event]] = None, n_frames: 
             w.write(e)
     rules = sorted({e.rule for e in events})
     info = {
-        "tool": {"name": "conduct-coach-vision", "version": "test"},
-        "status": "complete",
-        "models": {"backend": "synthetic"},
-        "rules": {"path": "", "sha256": "0" * 64, "enabled": rules},
+        "schema_version": 2,
+        "tool": {"name": "conduct-coach", "version": "test", "python": "3", "event_schema": 1},
+        "status": "complete", "status_reason": None,
+        "models": {"backend": "holistic", "models_dir": None, "files": {}},
+        "rules": {"path": "", "sha256": "0" * 64, "enabled": rules, "experimental": [],
+                  "catalogue": {e.rule: {"kind": e.kind, "severity": e.severity, "clause": e.clause,
+                                         "message_zh": e.message_zh, "message_en": e.message_en,
+                                         "experimental": bool(e.evidence.get("experimental"))} for e in events}},
         "input": {"path": str(src.resolve()), "kind": "image" if still else "video", "fps": 0.0 if still else FPS,
-                  "frame_count": n_frames, "width": W, "height": H,
-                  "duration_s": 0.0 if still else n_frames / FPS, "frames_read": n_frames, "warnings": []},
-        "subject": 0,
+                  "frame_count": n_frames, "width": W, "height": H, "duration_s": 0.0 if still else n_frames / FPS,
+                  "start_s": 0.0, "end_s": None, "sample_fps": None, "warnings": []},
+        "options": {},
+        "subject": {"id": 0, "how": "auto", "reason": "one person tracked"},
+        "customer": {"id": None, "how": "none", "reason": "one person tracked"},
+        "people": [{"id": 0, "role": "trainee", "seconds_on_screen": n_frames / FPS, "first_s": 0.0,
+                    "last_s": (n_frames - 1) / FPS}],
+        "judged": {r: {"judged_s": n_frames / FPS, "not_judged_s": 0.0, "reasons": {}} for r in rules},
         "baseline": {},
+        "appearance": {},
         "time_share": {"face.smile": {"active_s": 2.0, "judged_s": 3.0, "share": 0.6667},
                        "sit.upright": {"active_s": 0.0, "judged_s": 0.0, "share": None}},
         "counts": {},
         "timings": {"total_s": 1.0, "frames_analysed": n_frames // STEP, "ms_per_frame": 10.0,
                     "realtime_factor": 3.0},
+        "outputs": {"annotated": None, "report": None, "clips": None},
     }
-    (run_dir / "run.json").write_text(json.dumps(info, ensure_ascii=False, indent=2), encoding="utf-8")
+    write_run_json(run_dir, info)
     return run_dir
 
 

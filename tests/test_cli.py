@@ -160,3 +160,48 @@ def test_a_saved_profile_judges_another_session_against_the_first_ones_baseline(
     bad.write_text("{}", encoding="utf-8")
     proc = cli("analyze", "--from-landmarks", slouched, "--out", tmp_path / "o4", "--rules", rules, "--profile", bad)
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1 and "profile" in proc.stderr
+
+
+def test_version_names_the_program_and_its_version():
+    from vision import __version__
+
+    proc = cli("--version")
+    assert proc.returncode == 0 and proc.stdout == f"conduct-coach {__version__}\n"
+
+
+def test_negative_fps_says_what_the_help_says(tmp_path):
+    """--fps 0 is every frame (the help says so), so the error for -3 asks for >= 0."""
+    line = assert_one_line_error(cli("analyze", tmp_path / "x.mp4", "--out", tmp_path / "run", "--fps", "-3"))
+    assert "--fps: must be >= 0 (0 = every frame), got -3" in line
+    assert "0 = every frame" in cli("analyze", "--help").stdout
+
+
+@pytest.mark.real
+def test_a_progress_bar_shows_in_a_terminal_without_mediapipe_chatter(tmp_path):
+    """Under a pseudo-terminal, analyze draws a tqdm bar on stderr; the models' start-up lines stay hidden."""
+    import os
+    import pty
+
+    from vision.detect.holistic import NOISE
+
+    clip = REPO.parent / "shared" / "media" / "face_touch" / "woman_chin_on_hands_then_hand_on_head.gif"
+    if not clip.is_file():
+        pytest.skip(f"{clip} not found")
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "vision", "analyze", clip, "--out", tmp_path / "run",
+                             "--no-appearance"], cwd=REPO, stdin=slave, stdout=slave, stderr=slave)
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(master)
+    assert proc.wait(timeout=300) == 0, out.decode(errors="replace")
+    text = out.decode("utf-8", errors="replace")
+    assert "%|" in text and "frame/s" in text, text
+    assert not [n for n in NOISE if n in text]

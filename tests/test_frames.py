@@ -98,9 +98,16 @@ def test_a_truncated_video_yields_what_is_readable_and_warns(video, tmp_path):
     assert "truncated" in w and f"decoded {len(frames)} of {N_FRAMES}" in w and "\n" not in w
 
 
-def test_end_before_start_and_non_positive_fps_are_input_errors(video):
+def test_end_before_start_and_negative_fps_are_input_errors(video):
     assert input_error(video, start_s=5.0, end_s=2.0) == "--end (2.0) must be after --start (5.0)"
-    assert "--fps must be > 0" in input_error(video, sample_fps=0.0)
+    assert input_error(video, sample_fps=-3.0) == "--fps must be >= 0 (0 = every frame), got -3"
+
+
+def test_fps_zero_means_every_frame(video):
+    """--fps 0 is what the help promises: every frame, not an error."""
+    every, _ = read_all(video)
+    zero, _ = read_all(video, sample_fps=0.0)
+    assert [f.index for f in zero] == [f.index for f in every]
 
 
 def test_a_folder_of_frames_is_timed_at_the_folder_fps(tmp_path):

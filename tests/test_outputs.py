@@ -26,6 +26,7 @@ from vision.review.overlay import make_layout
 from vision.review.privacy import FaceBlurrer, boxes_to_blur, subject_box
 from vision.review.render import RenderOptions, render
 from vision.review.report import ReportOptions, build_comparison, build_report
+from vision.io.run_meta import read_run_json, write_run_json
 from vision.io.run_folder import RunFolderError, SubjectPoints, active_events, load_run
 from vision.review.text import CANDIDATES, FontMissing, TextPainter, find_cjk_font, glyph_mask
 from vision.io.video_out import H264Writer, fps_fraction
@@ -116,7 +117,7 @@ def test_font_without_chinese_glyphs_is_refused():
 def test_video_frame_uses_nearest_analysed_frame_at_or_before(run_dir):
     """Analysed every 3rd frame: video frame 4 shows frame 3's landmarks, 2 shows 0's; none once stale."""
     run = load_run(run_dir, need_source=False)
-    pts = SubjectPoints(run.track)
+    pts = SubjectPoints(run.track, run.pixels)
     assert [pts.analysed_frame(i) for i in (0, 1, 2, 3, 4, 5, 6)] == [0, 0, 0, 3, 3, 3, 6]
     assert pts.analysed_frame(42 + pts.stale_frames + 1) is None
     assert pts.at_video_frame(4).frame_index == 3
@@ -140,6 +141,7 @@ def test_render_round_trip(run_dir, tmp_path):
     assert p["frames"] == syn.N_FRAMES == res.frames
     assert p["rate"] == 15 and p["duration_s"] == pytest.approx(syn.N_FRAMES / syn.FPS)
     assert p["size"] == layout.frame_wh
+    assert read_run_json(run_dir)["outputs"]["annotated"] == str((tmp_path / "a.mp4").resolve())
 
 
 @needs_font
@@ -191,13 +193,16 @@ def test_clip_window_is_pre_event_post_clipped_to_the_video():
 
 
 def test_select_events_by_rule_severity_duration_and_cap():
-    """Filters combine; --max-per-rule keeps the longest; an unknown rule gets a suggestion."""
+    """Filters combine; violations only unless kinds say otherwise; --max-per-rule keeps the longest;
+    an unknown rule gets a suggestion."""
     evs = [syn.event("gesture.face_touch", 0, 6), syn.event("gesture.face_touch", 20, 40),
            syn.event("gesture.eating", 10, 30, severity="high"), syn.event("face.smile", 0, 40, kind="desired")]
     pick = lambda **kw: [(e.rule, e.start_frame) for e in select_events(evs, ClipOptions(**kw))]  # noqa: E731
     assert pick(rules=["gesture.*"]) == [("gesture.face_touch", 0), ("gesture.eating", 10), ("gesture.face_touch", 20)]
     assert pick(severities=["high"]) == [("gesture.eating", 10)]
-    assert pick(min_duration_s=1.0) == [("face.smile", 0), ("gesture.eating", 10), ("gesture.face_touch", 20)]
+    assert pick(min_duration_s=1.0) == [("gesture.eating", 10), ("gesture.face_touch", 20)]
+    assert pick(min_duration_s=1.0, kinds=()) == [("face.smile", 0), ("gesture.eating", 10),
+                                                  ("gesture.face_touch", 20)]
     assert pick(rules=["gesture.face_touch"], max_per_rule=1) == [("gesture.face_touch", 20)]
     assert pick(kinds=["desired"]) == [("face.smile", 0)]
     with pytest.raises(ClipsError, match="did you mean gesture.face_touch"):
@@ -208,7 +213,8 @@ def test_select_events_by_rule_severity_duration_and_cap():
 def test_clips_round_trip(run_dir, tmp_path):
     """Each clip is H.264, lasts pre + event + post (clipped to the video), in the layout's size."""
     pre, post = 1.0, 0.5
-    res = make_clips(run_dir, ClipOptions(out_dir=tmp_path / "clips", pre_s=pre, post_s=post, privacy="off"))
+    res = make_clips(run_dir, ClipOptions(out_dir=tmp_path / "clips", pre_s=pre, post_s=post, privacy="off",
+                                          kinds=()))
     names = [c.path.name for c in res.clips]
     assert names == ["0000.00s_face.smile.mp4", "0000.60s_gesture.face_touch.mp4", "0002.20s_gesture.face_touch.mp4"]
     size = make_layout((syn.W, syn.H), 3).frame_wh
@@ -267,7 +273,7 @@ def test_blur_modes():
 def test_blurrer_hides_the_bystander_and_keeps_the_subject(run_dir):
     """With a stand-in detector: the box holding the subject's face points is untouched, the other blurred."""
     run = load_run(run_dir, need_source=False)
-    pts = SubjectPoints(run.track).at_video_frame(0)
+    pts = SubjectPoints(run.track, run.pixels).at_video_frame(0)
     subject = [0.42 * syn.W, 0.2 * syn.H, 0.58 * syn.W, 0.4 * syn.H]  # around the face ring at (0.5, 0.3)
     other = [0.05 * syn.W, 0.05 * syn.H, 0.25 * syn.W, 0.35 * syn.H]
 
@@ -310,6 +316,7 @@ def test_report_counts_match_events_and_it_is_self_contained(run_dir):
     assert all(src.startswith("data:image/") for src in re.findall(r'<img[^>]* src="([^"]*)"', page))
     assert not re.search(r'(src|href)="(https?:)?//', page)
     assert "Content-Security-Policy" in page
+    assert read_run_json(run_dir)["outputs"]["report"] == "report.html"
 
 
 def test_report_escapes_hostile_text(tmp_path):
@@ -407,11 +414,11 @@ def test_real_bystander_faces_are_blurred_subject_kept(tmp_path):
     with FaceBoxDetector() as det:
         boxes, _ = det.detect(image)
     assert len(boxes) >= 2
-    subj = subject_box(boxes, subject_points(SubjectPoints(run.track).at_video_frame(0)))
+    subj = subject_box(boxes, subject_points(SubjectPoints(run.track, run.pixels).at_video_frame(0)))
     assert subj is not None
     out = image.copy()
     with FaceBlurrer("auto") as b:
-        b.apply(out, SubjectPoints(run.track).at_video_frame(0))
+        b.apply(out, SubjectPoints(run.track, run.pixels).at_video_frame(0))
 
     def sharp(img, box):
         x0, y0, x1, y1 = (int(v) for v in box)
@@ -458,3 +465,26 @@ def test_report_marks_experimental_rules(tmp_path):
     row = re.search(r'<tr data-rule="look.fringe">.*?</tr>', page).group(0)
     assert "experimental" in row
     assert "experimental" not in re.search(r'<tr data-rule="gesture.face_touch">.*?</tr>', page).group(0)
+
+
+def test_clips_default_to_violations_and_all_means_every_kind():
+    """`clips` without --kind cuts violations only; --kind all (or a list) brings desired states back."""
+    from vision.cli_outputs import _kinds
+
+    assert _kinds([]) == ("violation",) and _kinds(["all"]) == () and _kinds(["desired"]) == ("desired",)
+    assert _kinds(["desired", "violation", "desired"]) == ("desired", "violation")
+
+
+def test_the_report_describes_rules_from_the_runs_catalogue_not_todays_rules_file(tmp_path):
+    """A rule with no event is described with the texts the run stored, even if rules.yaml changed since."""
+    run = syn.make_run(tmp_path / "run")
+    doc = read_run_json(run)
+    doc["rules"]["enabled"].append("sit.slouch")
+    doc["rules"]["catalogue"]["sit.slouch"] = {"kind": "violation", "severity": "high", "clause": "旧条款 old clause",
+                                               "message_zh": "驼背", "message_en": "Slouching (as judged)",
+                                               "experimental": False}
+    doc["rules"]["path"] = str(tmp_path / "rules.yaml")
+    (tmp_path / "rules.yaml").write_text("rules: []\n", encoding="utf-8")  # today's file knows nothing of it
+    write_run_json(run, doc)
+    page = build_report(run, ReportOptions(privacy="off", thumbnails=False)).read_text(encoding="utf-8")
+    assert "Slouching (as judged)" in page and "旧条款 old clause" in page

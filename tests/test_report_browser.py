@@ -70,7 +70,7 @@ def run(tmp_path_factory):
     events = syn.default_events() + [syn.event("gesture.eating", 24, 30, severity="high", message_zh=PWN,
                                                message_en=PWN, clause=PWN, region="mouth")]
     d = syn.make_run(tmp / "run", events)
-    make_clips(d, ClipOptions(privacy="off", pre_s=0.5, post_s=0.5))
+    make_clips(d, ClipOptions(privacy="off", pre_s=0.5, post_s=0.5, kinds=()))
     build_report(d, ReportOptions(privacy="off"))
     return d, tmp
 

@@ -17,6 +17,17 @@ from vision import __version__
 REPO_RULES = Path(__file__).resolve().parent.parent / "rules.yaml"
 DEFAULT_FPS = 10.0
 EXIT_INPUT, EXIT_PARTIAL, EXIT_INTERRUPTED = 2, 3, 130
+PROGRAM = "conduct-coach"  # the console script; `python -m vision` is the same program
+
+
+def _fps(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected frames per second, got {text!r}") from None
+    if not v >= 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0 (0 = every frame), got {text}")
+    return v
 
 
 def _window(text: Optional[str]) -> Optional[Tuple[float, float]]:
@@ -38,10 +49,15 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_INPUT, f"error: {self.prog}: {message} (see --help)\n")
 
 
+def _prog() -> str:
+    """What the user typed: ``conduct-coach``, or ``python -m vision``."""
+    return "python -m vision" if Path(sys.argv[0]).name == "__main__.py" else PROGRAM
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m vision", description="Conduct coach: find code-of-conduct "
+    p = _Parser(prog=_prog(), description="Conduct coach: find code-of-conduct "
                                 "moments in training-room recordings, offline.")
-    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    p.add_argument("--version", action="version", version=f"{PROGRAM} {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     a = sub.add_parser("analyze", help="analyse a video, a folder of frames or an image into a run folder")
@@ -49,8 +65,8 @@ def _parser() -> argparse.ArgumentParser:
                    "or camera:N for live camera N (events are printed as they close; stop with Ctrl-C or --end)")
     a.add_argument("--out", required=True, help="run folder to write (events.jsonl, events.csv, run.json, landmarks/)")
     a.add_argument("--rules", default=str(REPO_RULES), help="rules file (default: the repo's rules.yaml)")
-    a.add_argument("--fps", type=float, default=None,
-                   help=f"analysis rate; frames in between are skipped cheaply (default {DEFAULT_FPS:g}; "
+    a.add_argument("--fps", type=_fps, default=None,
+                   help=f"analysis rate, >= 0; frames in between are skipped cheaply (default {DEFAULT_FPS:g}; "
                         "0 = every frame; for a folder of frames: its frame rate)")
     a.add_argument("--start", type=float, default=0.0, help="start time in seconds")
     a.add_argument("--end", type=float, default=None, help="end time in seconds")
@@ -69,6 +85,8 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--no-appearance", action="store_true", help="skip the experimental appearance checks (clause 1.2)")
     a.add_argument("--from-landmarks", metavar="RUN_DIR",
                    help="re-run features and rules on a previous run's landmark cache (no models, seconds)")
+    a.add_argument("--overwrite", action="store_true",
+                   help="--out may hold a previous run: clear its files and outputs first (they are listed)")
     a.add_argument("--quiet", action="store_true", help="no progress bar")
 
     e = sub.add_parser("evaluate", help="score runs against labelled intervals")
@@ -79,7 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--reanalyze", action="store_true",
                    help="first re-run the rules on every run's landmark cache (after editing rules.yaml)")
     e.add_argument("--rules", default=str(REPO_RULES), help="rules for --analyze/--reanalyze")
-    e.add_argument("--fps", type=float, default=DEFAULT_FPS, help="analysis rate for --analyze")
+    e.add_argument("--fps", type=_fps, default=DEFAULT_FPS, help="analysis rate for --analyze (0 = every frame)")
     e.add_argument("--tolerance", type=float, default=0.25, help="seconds of slack when matching intervals")
     e.add_argument("--json", help="also write the scores to this file")
     e.add_argument("--details", action="store_true", help="list every miss and false positive")
@@ -117,7 +135,8 @@ def cmd_analyze(args) -> int:
         side = args.customer_side
         options = None if side is None and baseline is None and args.calibrate is None and not args.mirrored \
             else PersonOptions(args.calibrate, baseline, side or "camera", args.mirrored)
-        res = reanalyze(args.from_landmarks, rules, args.out, options)
+        res = reanalyze(args.from_landmarks, rules, args.out, options, overwrite=args.overwrite)
+        _say_cleared(res)
         print(f"{len(res.events)} events from cached landmarks in {res.info['reanalysis']['total_s']:.3f} s "
               f"-> {res.out_dir}/events.jsonl")
         if args.save_profile:
@@ -131,9 +150,10 @@ def cmd_analyze(args) -> int:
     fps = None if args.fps == 0 else args.fps
     options = PersonOptions(args.calibrate, baseline, args.customer_side or "camera", args.mirrored)
     res = analyze(args.input, args.out, rules, sample_fps=fps, start_s=args.start, end_s=args.end,
-                  progress=not args.quiet and sys.stderr.isatty(), options=options,
+                  progress=not args.quiet and args.stderr_tty, options=options,
                   appearance=None if args.no_appearance else args.fringe_rule,
-                  on_event=_print_event if live else None)
+                  on_event=_print_event if live else None, overwrite=args.overwrite)
+    _say_cleared(res)
     if args.save_profile and res.info.get("baseline"):
         save_profile(args.save_profile, res.info["baseline"], source=args.input)
     for w in res.warnings:
@@ -146,6 +166,14 @@ def cmd_analyze(args) -> int:
         print("interrupted: the events found so far are in the run folder", file=sys.stderr)
         return EXIT_INTERRUPTED
     return EXIT_PARTIAL if res.status == "partial" else 0
+
+
+def _say_cleared(res) -> None:
+    if res.cleared:
+        print(f"--overwrite: cleared the previous run in {res.out_dir}: {', '.join(res.cleared)}", file=sys.stderr)
+    if res.stale:
+        print(f"note: {', '.join(res.stale)} in {res.out_dir} show the previous analysis: "
+              "run render/clips/report again", file=sys.stderr)
 
 
 def _print_event(e) -> None:
@@ -205,6 +233,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     from vision.judge.calibration import ProfileError
     from vision.evaluate import LabelsError
     from vision.io.frames import InputError
+    from vision.io.run_meta import RunMetaError
     from vision.judge.rules import RulesError
 
     from vision.cli_outputs import USER_ERRORS
@@ -212,12 +241,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = _parser()
     handlers = _all_handlers(parser)
     args = parser.parse_args(argv)
+    args.stderr_tty = sys.stderr.isatty()  # asked before filtered_stderr() puts a pipe in its place
     from vision.detect.holistic import filtered_stderr
 
     try:
         with filtered_stderr():
             return handlers[args.command](args)
-    except (InputError, RulesError, CacheError, LabelsError, ProfileError, InputProblem, *USER_ERRORS) as exc:
+    except (InputError, RulesError, CacheError, LabelsError, ProfileError, InputProblem, RunMetaError,
+            *USER_ERRORS) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:

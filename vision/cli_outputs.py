@@ -72,8 +72,9 @@ def register(subparsers) -> Dict[str, Callable[[argparse.Namespace], int]]:
     c.add_argument("--rule", action="append", default=[], metavar="ID",
                    help="only this rule; a pattern like 'gesture.*' works; repeatable")
     c.add_argument("--severity", action="append", default=[], choices=SEVERITIES, help="only this severity; repeatable")
-    c.add_argument("--kind", action="append", default=[], choices=("violation", "desired"),
-                   help="only this kind of event; repeatable")
+    c.add_argument("--kind", action="append", default=[], choices=("violation", "desired", "all"),
+                   help="which events get clips: violation (default), desired (desired states and passed "
+                        "appearance checks), all; repeatable")
     c.add_argument("--min-duration", type=_non_negative, default=0.0, metavar="S",
                    help="only events lasting at least S seconds")
     c.add_argument("--max-per-rule", type=_positive_int, metavar="N", help="at most N clips per rule (the longest)")
@@ -89,7 +90,8 @@ def register(subparsers) -> Dict[str, Callable[[argparse.Namespace], int]]:
 
 
 def _bar(args, desc: str):
-    if getattr(args, "quiet", False) or not sys.stderr.isatty():
+    tty = getattr(args, "stderr_tty", None)  # cli.main asks before it filters stderr through a pipe
+    if getattr(args, "quiet", False) or not (sys.stderr.isatty() if tty is None else tty):
         return None, lambda: None
     from tqdm import tqdm
 
@@ -117,11 +119,18 @@ def cmd_render(args) -> int:
     return 0
 
 
+def _kinds(asked: List[str]) -> tuple:
+    """``--kind``: violations unless asked; ``all`` = every kind."""
+    if "all" in asked:
+        return ()
+    return tuple(dict.fromkeys(asked)) or ("violation",)
+
+
 def cmd_clips(args) -> int:
     from vision.review.clips import ClipOptions, make_clips
 
     opt = ClipOptions(out_dir=args.out, pre_s=args.pre, post_s=args.post, rules=args.rule,
-                      severities=args.severity, kinds=args.kind, min_duration_s=args.min_duration,
+                      severities=args.severity, kinds=_kinds(args.kind), min_duration_s=args.min_duration,
                       max_per_rule=args.max_per_rule, video=args.video, height=args.height,
                       privacy=args.privacy, font=args.font, crf=args.crf)
     progress, done = _bar(args, "clips")
@@ -131,7 +140,9 @@ def cmd_clips(args) -> int:
         done()
     for c in res.clips:
         print(f"{c.path}  ({c.frames} frames)")
-    print(f"{len(res.clips)} clips in {res.seconds:.1f} s -> {res.out_dir}")
+    kinds = "every kind" if not opt.kinds else " and ".join(f"{k}s" for k in opt.kinds)
+    more = "" if not opt.kinds else "; --kind all for every event"
+    print(f"{len(res.clips)} clips ({kinds}{more}) in {res.seconds:.1f} s -> {res.out_dir}")
     return 0
 
 

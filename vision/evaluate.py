@@ -13,7 +13,7 @@ Per clip and rule:
   label of a specific id and vice versa;
 * a still image's ``present`` ids are intervals at 0 s;
 * a label missed where the run reported that the rule cannot be judged from
-  the camera view (``run.json`` ``not_judged``) counts as *not judged* (NJ),
+  the camera view (``run.json`` ``judged``: reason ``camera_view``) counts as *not judged* (NJ),
   not as a miss.
 
 Families pool their members (any member's event matches any member's label),
@@ -29,6 +29,7 @@ from typing import Dict, Iterable, List, Optional, Tuple
 import yaml
 
 from vision.io.events import Event, read_events
+from vision.io.run_meta import read_run_json
 
 FACE_TOUCH_FAMILY = ("gesture.face_touch", "gesture.nose_pick", "gesture.teeth_pick", "gesture.hair",
                      "gesture.makeup_mirror")
@@ -165,6 +166,11 @@ def score_clip(clip: Dict, events: List[Event], rules: Iterable[str], tol: float
                               f"(peak {ev.peak.get('feature')}={ev.peak.get('value')})")
 
 
+def not_judged_for_view(meta: Dict) -> set:
+    """Rules the run could not judge for part of the input because of the camera view (``judged``)."""
+    return {rule for rule, j in meta["judged"].items() if "camera_view" in j["reasons"]}
+
+
 def find_runs(runs_dir: str | Path) -> Dict[Path, Path]:
     """Resolved input path -> run folder, for every run.json under ``runs_dir``."""
     out = {}
@@ -199,12 +205,12 @@ def evaluate(labels_path: str | Path, runs_dir: str | Path, tolerance_s: float =
         if run is None:
             missing.append(clip["file"])
             continue
-        meta = json.loads((run / "run.json").read_text(encoding="utf-8"))
-        rules = meta.get("rules", {}).get("enabled", [])
+        meta = read_run_json(run)
+        rules = meta["rules"]["enabled"]
         enabled |= set(rules)
         events = read_events(run / "events.jsonl") if (run / "events.jsonl").exists() else []
         score_clip(clip, events, rules, tolerance_s, per_rule, errors=errors,
-                   wrong_view=set(meta.get("not_judged", {})))
+                   wrong_view=not_judged_for_view(meta))
         for name, members in FAMILIES.items():
             fam_scores: Dict[str, Score] = {}
             score_clip(clip, events, rules, tolerance_s, fam_scores, pooled=members)

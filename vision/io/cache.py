@@ -4,6 +4,7 @@ Layout inside a run folder::
 
     landmarks/meta.json          image size, fps, source, chunk size
     landmarks/part-00000.npz     analysed frames [0, CHUNK) and their people
+    landmarks/px-00000.npz       the same frames: what the outputs draw
     landmarks/part-00001.npz     ...
 
 Each part is written whole as soon as it fills (and at the end), so an
@@ -11,20 +12,31 @@ interrupted run keeps every complete part. Arrays in a part: ``frame_index``
 and ``timestamp_s`` (one row per analysed frame), and one row per detected
 person: ``row_frame`` (position in the part), ``person_id`` and the arrays of
 :data:`vision.detect.landmarks.PERSON_ARRAYS`.
+
+Beside each part, ``px-*.npz`` holds the subject's points as the features
+measured them, in source pixels, one row per analysed frame, under names
+starting ``px_`` (see ``vision.run_record.subject_pixels``). The writer gets
+them from a ``derive`` function handed in by the pipeline: the outputs read
+what the run stored, and this package never computes features. A
+re-analysis rewrites only these small files.
 """
 from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 import numpy as np
 
 from vision.detect.landmarks import PERSON_ARRAYS, FrameLandmarks, LandmarkTrack
 
 CHUNK = 256
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: px-*.npz beside the parts hold what the outputs draw
+PX_PREFIX = "px_"
+#: The subject's track over some frames -> per-frame arrays (names start with ``px_``).
+Derive = Callable[[LandmarkTrack], Dict[str, np.ndarray]]
 
 
 class CacheError(Exception):
@@ -33,10 +45,11 @@ class CacheError(Exception):
 
 class LandmarkCacheWriter:
     def __init__(self, run_dir: str | Path, image_wh: tuple, meta: Optional[dict] = None,
-                 chunk: int = CHUNK):
+                 chunk: int = CHUNK, derive: Optional[Derive] = None, subject: int = 0):
+        self.derive, self.subject, self.image_wh = derive, subject, tuple(image_wh)
         self.dir = Path(run_dir) / "landmarks"
         self.dir.mkdir(parents=True, exist_ok=True)
-        for old in self.dir.glob("part-*.npz"):
+        for old in [*self.dir.glob("part-*.npz"), *self.dir.glob("px-*.npz")]:
             old.unlink()
         self.chunk = chunk
         self._frames: List[FrameLandmarks] = []
@@ -63,15 +76,90 @@ class LandmarkCacheWriter:
         for name, shape in PERSON_ARRAYS.items():
             arrays[name] = (np.stack([getattr(p, name) for _, p in rows]) if rows
                             else np.zeros((0,) + shape, np.float32))
-        path = self.dir / f"part-{self._part:05d}.npz"
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez_compressed(tmp, **arrays)
-        os.replace(tmp, path)
+        if self.derive is not None:  # written first: a part never lacks its points
+            track = LandmarkTrack.from_frames(self._frames, self.subject, self.image_wh)
+            _save(self.dir / f"px-{self._part:05d}.npz", _derived(self.derive, track))
+        _save(self.dir / f"part-{self._part:05d}.npz", arrays, compress=True)
         self._part += 1
         self._frames = []
 
     def close(self) -> None:
         self.flush()
+
+
+def _derived(derive: Derive, track: LandmarkTrack) -> Dict[str, np.ndarray]:
+    out = derive(track)
+    for k, v in out.items():
+        if not k.startswith(PX_PREFIX) or len(v) != len(track):
+            raise ValueError(f"derived array {k}: must start with {PX_PREFIX!r} and have {len(track)} rows")
+    return out
+
+
+def _save(path: Path, arrays: Dict[str, np.ndarray], compress: bool = False) -> None:
+    tmp = path.with_suffix(".tmp.npz")
+    (np.savez_compressed if compress else np.savez)(tmp, **arrays)
+    os.replace(tmp, path)
+
+
+def _parts(run_dir: str | Path) -> List[Path]:
+    parts = sorted((Path(run_dir) / "landmarks").glob("part-[0-9]*.npz"))
+    return [p for p in parts if not p.name.endswith(".tmp.npz")]
+
+
+def _px_path(part: Path) -> Path:
+    return part.with_name("px-" + part.name[len("part-"):])
+
+
+def copy_cache(src_run: str | Path, dst_run: str | Path) -> None:
+    """The landmark cache of ``src_run`` (meta and landmark parts, not the points) into ``dst_run``."""
+    src, out = Path(src_run) / "landmarks", Path(dst_run) / "landmarks"
+    load_meta(src_run)
+    if out.resolve() == src.resolve():
+        return
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    for path in [src / "meta.json", *_parts(src_run)]:
+        shutil.copyfile(path, out / path.name)
+
+
+def write_pixels(run_dir: str | Path, arrays: Dict[str, np.ndarray]) -> None:
+    """Store the ``px_`` arrays of a whole run (one row per analysed frame) beside its parts."""
+    parts = _parts(run_dir)
+    row = 0
+    for part in parts:
+        with np.load(part) as z:
+            n = len(z["frame_index"])
+        for k, v in arrays.items():
+            if not k.startswith(PX_PREFIX):
+                raise ValueError(f"pixel array {k}: must start with {PX_PREFIX!r}")
+        _save(_px_path(part), {k: v[row:row + n] for k, v in arrays.items()})
+        row += n
+    if any(len(v) != row for v in arrays.values()):
+        raise ValueError(f"pixel arrays must have {row} rows, one per analysed frame")
+    meta = load_meta(run_dir)
+    meta["format"] = FORMAT_VERSION
+    _write_json_atomic(Path(run_dir) / "landmarks" / "meta.json", meta)
+
+
+def load_pixels(run_dir: str | Path) -> Dict[str, np.ndarray]:
+    """The ``px_`` arrays of every part, joined (one row per analysed frame); empty for an older cache."""
+    load_meta(run_dir)
+    parts = _parts(run_dir)
+    have = [_px_path(p).is_file() for p in parts]
+    if not any(have):
+        return {}
+    if not all(have):
+        missing = next(_px_path(p).name for p, h in zip(parts, have) if not h)
+        raise CacheError(f"{run_dir}: the landmark cache is damaged ({missing} is missing)")
+    found: Dict[str, List[np.ndarray]] = {}
+    for part in parts:
+        try:
+            with np.load(_px_path(part)) as z:
+                for k in z.files:
+                    found.setdefault(k, []).append(z[k])
+        except Exception as exc:  # a damaged file: say which
+            raise CacheError(f"{_px_path(part)}: unreadable ({exc})") from None
+    return {k: np.concatenate(v) for k, v in found.items()}
 
 
 def _write_json_atomic(path: Path, obj) -> None:
@@ -90,8 +178,7 @@ def load_meta(run_dir: str | Path) -> dict:
 def load_tracks(run_dir: str | Path) -> Dict[int, LandmarkTrack]:
     """Every person of the cached run as a track over *all* analysed frames."""
     meta = load_meta(run_dir)
-    parts = sorted((Path(run_dir) / "landmarks").glob("part-[0-9]*.npz"))
-    parts = [p for p in parts if not p.name.endswith(".tmp.npz")]
+    parts = _parts(run_dir)
     if not parts:
         raise CacheError(f"{run_dir}: the landmark cache holds no frames")
     datas = []

@@ -91,8 +91,9 @@ class FrameSource:
                  start_s: float = 0.0, end_s: Optional[float] = None,
                  folder_fps: float = DEFAULT_FOLDER_FPS):
         self.path = Path(path)
-        if sample_fps is not None and sample_fps <= 0:
-            raise InputError(f"--fps must be > 0, got {sample_fps}")
+        if sample_fps is not None and sample_fps < 0:
+            raise InputError(f"--fps must be >= 0 (0 = every frame), got {sample_fps:g}")
+        sample_fps = sample_fps or None  # 0: every frame
         if end_s is not None and end_s <= start_s:
             raise InputError(f"--end ({end_s}) must be after --start ({start_s})")
         self.sample_fps = sample_fps

@@ -1,23 +1,38 @@
-"""Reading a run folder for the outputs (render, clips, report), without the models.
+"""A run folder: its layout, and reading it back for the outputs (render, clips, report)::
+
+    RUN/run.json          what the run was (schema: ``run_meta.py``), written first, updated as it goes
+    RUN/events.jsonl      one event a line;  RUN/events.csv  the same for a spreadsheet
+    RUN/landmarks/        the landmark cache, with the subject's pixel points the outputs draw
+    RUN/annotated.mp4     after ``render`` (annotated.png for a still image)
+    RUN/clips/            after ``clips`` (clips.json lists them)
+    RUN/report.html       after ``report``
 
 :func:`load_run` gathers ``run.json``, ``events.jsonl`` and the subject's
-landmark track. :class:`SubjectPoints` turns the track into pixel positions
-once, for the whole run, and answers "which analysed frame goes with video
-frame *i*": the nearest analysed frame at or before it (the landmarks were
-analysed at a lower rate than the video), or none when that one is stale.
+landmark track and stored pixel points, never the models nor the features:
+what is drawn is what the run measured. :class:`SubjectPoints` answers
+"which analysed frame goes with video frame *i*": the nearest analysed frame
+at or before it (the landmarks were analysed at a lower rate than the video),
+or none when that one is stale.
 """
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from vision.io.cache import CacheError, load_tracks
+from vision.io.cache import PX_PREFIX, CacheError, load_pixels, load_tracks
 from vision.io.events import Event, read_events
+from vision.io.run_meta import RunMetaError
+from vision.io.run_meta import read_run_json as _read_meta
 from vision.detect.landmarks import LandmarkTrack
+
+#: What a run writes into its folder (files and folders), analysis first, then the outputs.
+RUN_ENTRIES = ("run.json", "events.jsonl", "events.csv", "landmarks")
+OUTPUT_ENTRIES = ("annotated.mp4", "annotated.png", "clips", "report.html")
 
 
 class RunFolderError(Exception):
@@ -38,6 +53,12 @@ class RunFolder:
     size_wh: Tuple[int, int]
     duration_s: float
     frame_count: int
+    pixels: Optional[Dict[str, np.ndarray]] = None  # the stored ``px_`` arrays, one row per analysed frame
+
+    @property
+    def catalogue(self) -> Dict[str, Dict]:
+        """Rule id -> kind, severity, clause, messages, experimental: as the run judged them."""
+        return self.info["rules"]["catalogue"]
 
     @property
     def is_still(self) -> bool:
@@ -49,13 +70,42 @@ class RunFolder:
 
 
 def read_run_json(run_dir: Path) -> Dict:
-    path = run_dir / "run.json"
+    path = Path(run_dir) / "run.json"
     if not path.is_file():
         raise RunFolderError(f"{run_dir}: not a run folder (no run.json); run `analyze` first")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise RunFolderError(f"{path}: unreadable ({exc})") from None
+        return dict(_read_meta(run_dir))
+    except RunMetaError as exc:
+        raise RunFolderError(str(exc)) from None
+
+
+def used_entries(out_dir: str | Path) -> List[str]:
+    """The run files and outputs already in ``out_dir`` (empty: a fresh folder)."""
+    d = Path(out_dir)
+    return [name for name in RUN_ENTRIES + OUTPUT_ENTRIES if (d / name).exists()]
+
+
+def prepare_out_dir(out_dir: str | Path, overwrite: bool = False) -> List[str]:
+    """Make ``out_dir`` ready for a new run; returns what was cleared.
+
+    A folder that holds another run is refused unless ``overwrite``; then that
+    run's files and outputs (and only those) are removed.
+    """
+    d = Path(out_dir)
+    if d.exists() and not d.is_dir():
+        raise RunFolderError(f"--out {d}: is a file, not a folder")
+    found = used_entries(d)
+    if found and not overwrite:
+        raise RunFolderError(f"--out {d}: already holds a run ({', '.join(found)}); "
+                             "pass --overwrite to replace it, or choose another folder")
+    for name in found:
+        path = d / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    d.mkdir(parents=True, exist_ok=True)
+    return found
 
 
 def load_run(run_dir: str | Path, video: Optional[str | Path] = None, landmarks: bool = True,
@@ -77,13 +127,17 @@ def load_run(run_dir: str | Path, video: Optional[str | Path] = None, landmarks:
     if need_source and not source.exists():
         hint = "" if video else "; pass --video PATH if the recording has moved"
         raise RunFolderError(f"source {source} not found{hint}")
-    track = None
+    track, pixels = None, {}
     if landmarks:
         try:
             tracks = load_tracks(d)
+            pixels = load_pixels(d)
         except CacheError as exc:
             raise RunFolderError(str(exc)) from None
-        subject = int(info.get("subject", 0))
+        if not pixels:
+            raise RunFolderError(f"{d}: made by an older version (no stored pixel points); bring it up to date "
+                                 f"with `analyze --from-landmarks {d} --out {d}`")
+        subject = int(info["subject"]["id"])
         track = tracks.get(subject) or next(iter(tracks.values()))
     kind = inp.get("kind", "video")
     if video is not None and Path(video).is_file() and kind == "folder":
@@ -93,7 +147,7 @@ def load_run(run_dir: str | Path, video: Optional[str | Path] = None, landmarks:
     if track is not None and size[0] <= 0:
         size = tuple(int(v) for v in track.image_wh)
     return RunFolder(d, info, events, track, source, kind, fps, size,
-                     float(inp.get("duration_s") or 0.0), int(inp.get("frame_count") or 0))
+                     float(inp.get("duration_s") or 0.0), int(inp.get("frame_count") or 0), pixels)
 
 
 # --- pixel positions of the subject -------------------------------------------
@@ -118,7 +172,7 @@ class FramePoints:
     face_xy: np.ndarray  # (478, 2)
     hands_xy: List[np.ndarray]  # 2 x (21, 2): the person's left, right
     regions: Dict[str, np.ndarray]  # region -> (N, 2), as the features measured it
-    touch_hands: List[np.ndarray]  # 2 x (15, 2): the hand points the features measured
+    touch_hands: List[np.ndarray]  # 2 x (N, 2): the hand points the features measured
 
 
 class SubjectPoints:
@@ -129,27 +183,33 @@ class SubjectPoints:
     not used (the analysis skipped or lost that stretch).
     """
 
-    def __init__(self, track: Optional[LandmarkTrack]):
-        # The features' own region and hand points, so a highlight shows what a rule measured.
-        from vision.features.touch import face_region_points, hand_points
-        from vision.features.skeleton import pose_points
-
+    def __init__(self, track: Optional[LandmarkTrack], pixels: Optional[Dict[str, np.ndarray]] = None):
         self.track = track
         if track is None or len(track) == 0:
             self.frame_index = np.zeros(0, np.int64)
             self.stale_frames = 0
             return
+        px = pixels or {}
+        if len(px.get(PX_PREFIX + "pose", ())) != len(track):
+            raise RunFolderError(f"the stored pixel points have {len(px.get(PX_PREFIX + 'pose', ()))} rows, "
+                                 f"the landmark track {len(track)}: the landmark cache is damaged")
         self.frame_index = track.frame_index
         steps = np.diff(self.frame_index)
         step = float(np.median(steps)) if len(steps) else 1.0
         self.stale_frames = int(np.ceil(2.5 * step))
-        h_px = float(track.image_wh[1])
-        pose_sq = pose_points(track)
-        self._pose = pose_sq * h_px  # square coordinates are in image heights
-        self._regions = {k: v * h_px for k, v in face_region_points(track, pose_sq).items()}
-        self._touch = [v * h_px for v in hand_points(track, pose_sq)]
+        h_px = float(track.image_wh[1])  # square coordinates are in image heights
+        # The features' own pose, region and hand points, stored by the run: a highlight shows what a rule measured.
+        self._pose = px[PX_PREFIX + "pose"]
+        region = PX_PREFIX + "region_"
+        self._regions = {k[len(region):]: v for k, v in px.items() if k.startswith(region)}
+        self._touch = [px[PX_PREFIX + "touch_left"], px[PX_PREFIX + "touch_right"]]
         self._face = track.to_square(track.face_xyz) * h_px
         self._hands = [track.to_square(track.left_hand_xyz) * h_px, track.to_square(track.right_hand_xyz) * h_px]
+
+    @property
+    def region_names(self) -> List[str]:
+        """The face regions the run measured (nose, mouth, ..., hair)."""
+        return list(getattr(self, "_regions", {}))
 
     def row_at(self, video_frame: int) -> Optional[int]:
         if len(self.frame_index) == 0:

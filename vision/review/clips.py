@@ -32,6 +32,7 @@ from vision.review.overlay import (Layout, Panel, TimelineStrip, compose, draw_f
 from vision.review.privacy import HOLD_S, FaceBlurrer
 from vision.review.render import n_video_frames, resize, write_image
 from vision.io.run_folder import RunFolder, SubjectPoints, load_run
+from vision.io.run_meta import record_output
 from vision.review.text import TextPainter
 from vision.io.video_in import check_size, iter_frames
 from vision.io.video_out import H264Writer
@@ -53,7 +54,7 @@ class ClipOptions:
     post_s: float = 2.0
     rules: Sequence[str] = ()  # rule ids or shell patterns (gesture.*); empty: all
     severities: Sequence[str] = ()  # empty: all
-    kinds: Sequence[str] = ()  # "violation", "desired"; empty: all
+    kinds: Sequence[str] = ("violation",)  # "violation", "desired"; empty: both
     min_duration_s: float = 0.0
     max_per_rule: Optional[int] = None  # keep the longest N of each rule
     video: Optional[Path] = None
@@ -167,7 +168,8 @@ def clip_lines(e: Event, painter: TextPainter, layout: Layout, phase: str) -> Li
 class _ClipDrawer:
     """Draws the frames of one clip and writes them."""
 
-    def __init__(self, clip: Clip, run: RunFolder, layout: Layout, painter: TextPainter, opt: ClipOptions):
+    def __init__(self, clip: Clip, run: RunFolder, layout: Layout, painter: TextPainter, opt: ClipOptions,
+                 regions: Sequence[str]):
         self.clip, self.run, self.layout = clip, run, layout
         self.panel = Panel(layout, painter)
         e = clip.event
@@ -176,7 +178,7 @@ class _ClipDrawer:
         self.strip = TimelineStrip([e], 0, self.panel.strip_wh, window=(clip.first_frame, clip.last_frame + 1),
                                    peak_frame=self.peak)
         self.lines = {ph: clip_lines(e, painter, layout, ph) for ph in ("before", "during", "after")}
-        self.focus = focus_of(e)
+        self.focus = focus_of(e, regions)
         self.hold = PEAK_HOLD_S * run.fps
         clip.size_wh = layout.frame_wh
         self.writer = None if run.is_still else H264Writer(clip.path, run.fps, layout.frame_wh, crf=opt.crf)
@@ -222,7 +224,7 @@ def make_clips(run_dir: str | Path, options: Optional[ClipOptions] = None, progr
     events = select_events(run.events, opt, known)
     out_dir = Path(opt.out_dir or run.dir / "clips")
     out_dir.mkdir(parents=True, exist_ok=True)
-    points = SubjectPoints(run.track)
+    points = SubjectPoints(run.track, run.pixels)
     n_frames = n_video_frames(run, points) if run.frame_count else None
     ext = ".png" if run.is_still else ".mp4"
     clips = []
@@ -246,7 +248,7 @@ def make_clips(run_dir: str | Path, options: Optional[ClipOptions] = None, progr
                 if result.source_frames == 0:
                     check_size(image, run.size_wh, run.source)
                 while nxt < len(starts) and starts[nxt].first_frame <= idx:
-                    open_.append(_ClipDrawer(starts[nxt], run, layout, painter, opt))
+                    open_.append(_ClipDrawer(starts[nxt], run, layout, painter, opt, points.region_names))
                     nxt += 1
                 blurrer.apply(image, points.at_video_frame(idx), idx)
                 result.source_frames += 1
@@ -295,6 +297,7 @@ def _write_index(out_dir: Path, run: RunFolder, clips: List[Clip], opt: ClipOpti
         if name and name not in keep and name != INDEX_NAME:
             (out_dir / name).unlink(missing_ok=True)
     doc = {"run": str(run.dir.resolve()), "pre_s": opt.pre_s, "post_s": opt.post_s, "privacy": opt.privacy,
+           "kinds": list(opt.kinds) or ["violation", "desired"],
            "clips": [{"file": c.path.name, "rule": c.event.rule, "person": c.event.person,
                       "start_frame": c.event.start_frame, "end_frame": c.event.end_frame,
                       "start_s": c.event.start_s, "end_s": c.event.end_s, "first_frame": c.first_frame,
@@ -303,3 +306,4 @@ def _write_index(out_dir: Path, run: RunFolder, clips: List[Clip], opt: ClipOpti
     tmp = out_dir / (INDEX_NAME + ".tmp")
     tmp.write_text(json.dumps(doc, ensure_ascii=False, indent=2), encoding="utf-8")
     tmp.replace(index)
+    record_output(run.dir, "clips", out_dir)

@@ -22,7 +22,6 @@ import cv2
 import numpy as np
 
 from vision.io.events import Event
-from vision.features.touch import REGIONS
 from vision.io.run_folder import HAND_CONNECTIONS, POSE_CONNECTIONS, FramePoints
 from vision.review.text import TextPainter
 from vision.io.video_out import even_size
@@ -126,13 +125,16 @@ class Focus:
     trunk: bool = False
 
 
-def focus_of(e: Event) -> Focus:
-    """From the event's evidence: its ``region``, else the region its peak feature names."""
+def focus_of(e: Event, regions: Sequence[str]) -> Focus:
+    """From the event's evidence: its ``region``, else the region its peak feature names.
+
+    ``regions``: the face regions the run measured (``SubjectPoints.region_names``).
+    """
     region = e.evidence.get("region")
     feature = str((e.peak or {}).get("feature") or "")
-    if region in REGIONS:
+    if region in regions:
         return Focus(region, hand=True)
-    for r in REGIONS:
+    for r in regions:
         if feature.startswith(f"hand_{r}_"):
             return Focus(r, hand=True)
     if feature.startswith(("smile", "mouth")):

@@ -21,6 +21,7 @@ from vision.review.overlay import (Panel, TimelineStrip, banner_lines, compose, 
                             focus_of, make_layout)
 from vision.review.privacy import HOLD_S, FaceBlurrer
 from vision.io.run_folder import RunFolder, SubjectPoints, active_events, load_run
+from vision.io.run_meta import record_output
 from vision.review.text import TextPainter
 from vision.io.video_in import check_size, iter_frames
 from vision.io.video_out import H264Writer, VideoWriteError
@@ -90,7 +91,7 @@ def render(run_dir: str | Path, options: Optional[RenderOptions] = None, progres
     t0 = time.perf_counter()
     run = load_run(run_dir, opt.video)
     painter = TextPainter(opt.font)
-    points = SubjectPoints(run.track)
+    points = SubjectPoints(run.track, run.pixels)
     lines = min(MAX_BANNER_LINES, max(1, max_simultaneous(run.events)))
     layout = make_layout(run.size_wh, lines, opt.height)
     panel = Panel(layout, painter)
@@ -123,6 +124,7 @@ def render(run_dir: str | Path, options: Optional[RenderOptions] = None, progres
         if writer is not None:
             writer.close()
         blurred = blurrer.blurred
+    record_output(run.dir, "annotated", out)
     return RenderResult(out, frames, time.perf_counter() - t0, blurred)
 
 
@@ -136,6 +138,6 @@ def annotate_frame(image: np.ndarray, idx: int, run: RunFolder, points: SubjectP
     active = active_events(run.events, points.analysed_frame(idx))
     for e in active:
         if e.kind != "desired":
-            draw_focus(video, pts, focus_of(e), layout.scale, event_rgb(e))
+            draw_focus(video, pts, focus_of(e, points.region_names), layout.scale, event_rgb(e))
     lines = banner_lines(active, layout.lines)
     return compose(video, panel.render(lines, strip, idx, idx / run.fps), layout)

@@ -25,6 +25,7 @@ from vision.review.overlay import draw_focus, draw_subject, event_rgb, focus_of
 from vision.review.privacy import FaceBlurrer
 from vision.review.report_svg import esc, href, rgb_css, share_bars, timeline_svg
 from vision.io.run_folder import RunFolder, SubjectPoints, load_run
+from vision.io.run_meta import record_output
 from vision.io.video_in import iter_frames
 
 THUMB_W = 240
@@ -56,32 +57,12 @@ class ReportOptions:
 
 # --- data ---------------------------------------------------------------------------
 def rule_texts(run: RunFolder) -> Dict[str, Dict[str, str]]:
-    """Rule id -> kind, severity, clause and messages: from the events, else from the run's rules file.
-
-    A rules file changed since the run (another sha256) still describes the
-    rules that have no event; those entries say so in ``changed``.
-    """
-    out: Dict[str, Dict[str, str]] = {}
+    """Rule id -> kind, severity, clause and messages, as the run judged them: the run's own
+    catalogue (``run.json`` ``rules.catalogue``), and for a rule it does not list, its events."""
+    out: Dict[str, Dict[str, str]] = {k: dict(v) for k, v in run.catalogue.items()}
     for e in run.events:
         out.setdefault(e.rule, {"kind": e.kind, "severity": e.severity, "clause": e.clause,
-                                "message_zh": e.message_zh, "message_en": e.message_en, "changed": ""})
-    meta = run.info.get("rules", {})
-    path = meta.get("path")
-    if path and Path(path).is_file():
-        try:
-            from vision.judge.rules import load_rules
-
-            rs = load_rules(path)
-        except Exception:  # a rules file edited into an invalid state: the events still say enough
-            return out
-        changed = "" if rs.sha256 == meta.get("sha256") else "rules file changed since the run"
-        for r in rs.rules:
-            out.setdefault(r.id, {"kind": r.kind, "severity": r.severity, "clause": r.clause,
-                                  "message_zh": r.message_zh, "message_en": r.message_en, "changed": changed})
-    from vision.judge.gesture_registry import DETECTOR_TEXTS
-
-    for det_id, texts in DETECTOR_TEXTS.items():
-        out.setdefault(det_id, {**texts, "changed": ""})
+                                "message_zh": e.message_zh, "message_en": e.message_en})
     return out
 
 
@@ -114,7 +95,7 @@ def thumbnails(run: RunFolder, events: List[Event], privacy: str, width: int = T
     """``id(event)`` -> JPEG data URI of its peak frame, landmarks and the offending region drawn."""
     if not events or not run.source.exists():
         return {}
-    points = SubjectPoints(run.track)
+    points = SubjectPoints(run.track, run.pixels)
     frame_of = {id(e): int((e.peak or {}).get("frame", e.start_frame)) for e in events}
     wanted = set(frame_of.values())
     out: Dict[int, str] = {}
@@ -130,7 +111,7 @@ def thumbnails(run: RunFolder, events: List[Event], privacy: str, width: int = T
                 if frame_of[id(e)] != idx:
                     continue
                 img = small.copy()
-                draw_focus(img, pts, focus_of(e), scale, event_rgb(e))
+                draw_focus(img, pts, focus_of(e, points.region_names), scale, event_rgb(e))
                 ok, jpg = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 80])
                 if ok:
                     out[id(e)] = "data:image/jpeg;base64," + base64.b64encode(jpg.tobytes()).decode("ascii")
@@ -158,6 +139,7 @@ def _page(title: str, body: str) -> str:
 def _experimental(run: RunFolder) -> set:
     """Rules shipped as experimental: listed so in run.json, or marked on their events."""
     out = set(run.info.get("rules", {}).get("experimental", []))
+    out |= {k for k, v in run.catalogue.items() if v.get("experimental")}
     return out | {e.rule for e in run.events if e.evidence.get("experimental")}
 
 
@@ -180,9 +162,7 @@ def _rules_table(run: RunFolder, texts: Dict[str, Dict[str, str]], order: List[s
             f'<td class="num count" data-rule="{esc(rule)}">{int(s["count"])}</td>'
             f'<td class="num total">{s["total_s"]:.1f} s</td>'
             f'<td>{esc(t.get("message_zh", ""))}<br><span class="muted">{esc(t.get("message_en", ""))}</span></td>'
-            f'<td class="clause">{esc(t.get("clause", ""))}'
-            + (f'<br><span class="muted">({esc(t["changed"])})</span>' if t.get("changed") else "")
-            + "</td></tr>")
+            f'<td class="clause">{esc(t.get("clause", ""))}</td></tr>')
     return ('<table class="rules"><thead><tr><th>rule 规则</th><th>kind</th><th>severity</th><th>count 次数</th>'
             '<th>total 总时长</th><th>message 提示</th><th>clause 条款</th></tr></thead><tbody>'
             + "".join(rows) + "</tbody></table>")
@@ -216,12 +196,19 @@ def _metadata(run: RunFolder) -> str:
         ("source 视频", inp.get("path")), ("kind", inp.get("kind")),
         ("size", f'{inp.get("width")}×{inp.get("height")}'), ("fps", inp.get("fps")),
         ("duration", f'{float(inp.get("duration_s") or 0):.2f} s'), ("status", info.get("status")),
+        ("status reason", info.get("status_reason")),
         ("rules sha256", rules.get("sha256")), ("rules file", rules.get("path")),
         ("tool", " ".join(str(v) for v in info.get("tool", {}).values())),
         ("frames analysed", t.get("frames_analysed")), ("ms per frame", t.get("ms_per_frame")),
         ("realtime factor", t.get("realtime_factor")), ("total time", f'{t.get("total_s")} s'),
     ]
-    items += [(f"model: {k}", v) for k, v in (info.get("models") or {}).items()]
+    models = info.get("models") or {}
+    items += [("models", models.get("backend"))]
+    items += [(f"model: {k}", v) for k, v in (models.get("names") or {}).items()]
+    items += [(f"model file: {role}", f'{f.get("file")} (sha256 {f.get("sha256")})')
+              for role, f in (models.get("files") or {}).items() if isinstance(f, dict)]
+    items += [(f"not judged: {rule}", ", ".join(f"{why} {s:.1f} s" for why, s in j["reasons"].items()))
+              for rule, j in (info.get("judged") or {}).items() if j.get("reasons")]
     items += [("warning", w) for w in inp.get("warnings", [])]
     return "<dl>" + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in items) + "</dl>"
 
@@ -254,6 +241,7 @@ def build_report(run_dir: str | Path, options: Optional[ReportOptions] = None) -
             f'<h2>Run 运行信息</h2>{_metadata(run)}')
     out = run.dir / "report.html"
     _write(out, _page(f"{run.name} · conduct coach", body))
+    record_output(run.dir, "report", out)
     return out
 
 
