@@ -90,6 +90,9 @@ def analyze(input_path: str, out_dir: str, rules: RuleSet, sample_fps: Optional[
     info: SourceInfo = src.info
     if detector_factory is None:
         from vision.detect.holistic import make_detector as detector_factory  # Holistic, or models/*.task if present
+    # the judges first: a rules-file error shows before the models load
+    analyzer = PersonAnalyzer(rules, SUBJECT, (info.width, info.height), still=info.is_still, **options.kwargs())
+    sampler = AppearanceSampler.from_rules(rules, appearance) if appearance else None
     status = "complete"
     events: List[Event] = []
     t_models = 0.0
@@ -99,9 +102,6 @@ def analyze(input_path: str, out_dir: str, rules: RuleSet, sample_fps: Optional[
         cache = LandmarkCacheWriter(out, (info.width, info.height),
                                     {"source": _source_name(input_path, info), "kind": info.kind, "fps": info.fps,
                                      "sample_fps": sample_fps, "still": info.is_still})
-        analyzer = PersonAnalyzer(rules, SUBJECT, (info.width, info.height), still=info.is_still,
-                                  **options.kwargs())
-        sampler = AppearanceSampler(fringe_rule=appearance) if appearance else None
         bar = _progress(_expected_frames(src), progress, Path(input_path).name)
         try:
             for frame in src:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 
@@ -75,6 +75,23 @@ class FeatureTable:
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self.values[name]
+
+
+class ColumnRow:
+    """Row ``i`` of per-feature columns (arrays or lists), read like a mapping: ``row.get(name, default)``.
+
+    The engine and the gesture detectors read two or three of ~100 values a
+    row: this reads them on demand instead of building a dict per row.
+    """
+
+    __slots__ = ("columns", "i")
+
+    def __init__(self, columns: Dict[str, Sequence[float]], i: int):
+        self.columns, self.i = columns, i
+
+    def get(self, name: str, default: float = np.nan) -> float:
+        column = self.columns.get(name)
+        return default if column is None else float(column[self.i])
 
 
 def mouth_state(dist: np.ndarray, previous: bool = False) -> np.ndarray:

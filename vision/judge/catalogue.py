@@ -126,9 +126,13 @@ class DetectorEntry:
     def fail(self, key: str, msg: str) -> None:
         raise RulesError(f"{self.where}.{key}: {msg}")
 
-    def build_options(self, cls, keys: Optional[Iterable[str]] = None):
+    def build_options(self, cls):
         """``cls`` (a dataclass) from ``options``: every field given, each a number or a [low, high] pair."""
-        return build_options(cls, self.options, f"{self.where}.options", keys)
+        return build_options(cls, self.options, f"{self.where}.options")
+
+    def read_options(self, cls, keys: Iterable[str]) -> Dict[str, object]:
+        """Some fields of ``cls`` from ``options`` (exactly ``keys``), for an options object built from several places."""
+        return read_thresholds(cls, self.options, f"{self.where}.options", keys)
 
     def texts(self, names: Iterable[str]) -> Dict[str, Dict[str, str]]:
         """``messages`` with exactly ``names``: name -> {zh, en[, clause]}."""
@@ -155,28 +159,33 @@ def _unknown(where: str, given: Mapping, allowed: Iterable[str]) -> None:
             raise RulesError(f"{where}.{k}: unknown key{tip}")
 
 
-def build_options(cls, given, where: str, keys: Optional[Iterable[str]] = None):
-    """A dataclass of thresholds from a rules-file mapping: unknown keys get a did-you-mean, missing ones
-    are named; a field whose annotation mentions Tuple takes a [low, high] pair. ``keys`` limits the fields
-    this mapping gives (the rest keep the dataclass's own value: a partial options object)."""
+def read_thresholds(cls, given, where: str, keys: Optional[Iterable[str]] = None) -> Dict[str, object]:
+    """Values for fields of the dataclass ``cls`` from a rules-file mapping: unknown keys get a did-you-mean,
+    missing ones are named; a field annotated as a Tuple takes a [low, high] pair. ``keys``: the fields
+    this mapping must give (default: all)."""
     if not isinstance(given, dict):
         raise RulesError(f"{where}: expected a mapping of thresholds, got {type(given).__name__}")
     specs = {f.name: f for f in fields(cls)}
     wanted = list(keys) if keys is not None else list(specs)
     _unknown(where, given, wanted)
-    values = {}
+    values: Dict[str, object] = {}
     for name in wanted:
         if name not in given:
             raise RulesError(f"{where}: missing '{name}' (every threshold is set in the rules file)")
         v = given[name]
         pair = "Tuple" in str(specs[name].type)
-        items = v if pair and isinstance(v, list) and len(v) == 2 else None
-        if pair and items is None:
+        if pair and not (isinstance(v, list) and len(v) == 2):
             raise RulesError(f"{where}.{name}: must be a list of 2 numbers [low, high], got {v!r}")
-        for x in (items or [v]):
+        for x in (v if pair else [v]):
             if isinstance(x, bool) or not isinstance(x, (int, float)):
                 raise RulesError(f"{where}.{name}: must be a number, got {x!r}")
-        values[name] = tuple(float(x) for x in items) if pair else float(v)
+        values[name] = tuple(float(x) for x in v) if pair else float(v)
+    return values
+
+
+def build_options(cls, given, where: str):
+    """The dataclass ``cls`` with every field from a rules-file mapping (see :func:`read_thresholds`)."""
+    values = read_thresholds(cls, given, where)
     try:
         return cls(**values)
     except (TypeError, ValueError) as exc:

@@ -75,13 +75,9 @@ def rule_texts(run: RunFolder) -> Dict[str, Dict[str, str]]:
         except Exception:  # a rules file edited into an invalid state: the events still say enough
             return out
         changed = "" if rs.sha256 == meta.get("sha256") else "rules file changed since the run"
-        for r in rs.rules:
+        for r in [*rs.rules, *rs.detector_entries]:  # detectors too: described before they fire
             out.setdefault(r.id, {"kind": r.kind, "severity": r.severity, "clause": r.clause,
                                   "message_zh": r.message_zh, "message_en": r.message_en, "changed": changed})
-    from vision.judge.gesture_registry import DETECTOR_TEXTS
-
-    for det_id, texts in DETECTOR_TEXTS.items():
-        out.setdefault(det_id, {**texts, "changed": ""})
     return out
 
 
