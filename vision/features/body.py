@@ -36,6 +36,7 @@ BODY_FEATURES: Dict[str, tuple] = {
     "knee_angle_deg": ("deg", "hip-knee-ankle angle (180 straight)"),
     "standing_now": ("0/1", "the legs in this frame say: 1 standing, 0 sitting, NaN when they do not say"),
     "hip_x": ("image heights", "hip centre across the image, from the left edge (for sway)"),
+    "hip_y": ("image heights", "hip centre down the image, from the top edge (for sitting down)"),
     "feet_apart": ("hip widths", "ankle to ankle over hip to hip, front and three-quarter views"),
     "wrists_apart": ("shoulder widths", "wrist to wrist"),
     "hands_height": ("torso lengths", "wrists' mid point below the shoulders: 0 at the shoulders, 1 at the hips"),
@@ -119,7 +120,7 @@ def legs_and_arms(pose: np.ndarray, scale: np.ndarray, profile: np.ndarray) -> D
     crossed_known = ~np.isnan(l_side) & ~np.isnan(r_side) & ~np.isnan(height) & front
     return {
         "thigh_incline_deg": incline, "thigh_ratio": ratio, "knee_angle_deg": knee, "standing_now": decision,
-        "hip_x": hip[:, 0], "feet_apart": feet,
+        "hip_x": hip[:, 0], "hip_y": hip[:, 1], "feet_apart": feet,
         "wrists_apart": g.dist(pose[:, L_WR], pose[:, R_WR]) / scale, "hands_height": height,
         "arms_crossed": np.where(crossed_known, crossed.astype(float), np.nan),
     }

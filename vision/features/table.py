@@ -4,8 +4,8 @@
 into a :class:`FeatureTable`: one float array of length T per feature, NaN
 wherever what the feature needs was not seen. Distances are in *shoulder
 widths* (``body_scale``), never pixels. :data:`FEATURES` documents every name
-with its unit; the computations live in ``feat_body.py``, ``feat_face.py``
-and ``feat_touch.py``.
+with its unit; the computations live in ``body.py``, ``face.py``, ``touch.py``
+and ``motion.py``.
 
 Instantaneous features depend on one frame. Temporal features look only at
 the past (trailing windows of at most :data:`MAX_WINDOW_S`), and the one
@@ -24,6 +24,7 @@ import numpy as np
 from vision.features import geometry as g
 from vision.features.body import BODY_FEATURES, legs_and_arms, posture
 from vision.features.face import CUSTOMER_SIDES, FACE_FEATURES, face_features
+from vision.features.motion import MOTION_FEATURES, motion_features
 from vision.features.touch import REGIONS, TOUCH_FEATURES, touch_features  # noqa: F401  (REGIONS re-exported)
 from vision.detect.landmarks import LandmarkTrack
 from vision.features.skeleton import body_scale, pose_points
@@ -52,7 +53,7 @@ TEMPORAL_FEATURES: Dict[str, tuple] = {
 FEATURES: Dict[str, tuple] = {
     "body_scale": ("image heights", "shoulder-width equivalent: median of the shoulder width, face height, "
                    "eye-mouth and torso estimates, each converted with proportions measured on the shared media"),
-    **BODY_FEATURES, **FACE_FEATURES, **TOUCH_FEATURES, **TEMPORAL_FEATURES,
+    **BODY_FEATURES, **FACE_FEATURES, **TOUCH_FEATURES, **TEMPORAL_FEATURES, **MOTION_FEATURES,
 }
 
 
@@ -127,6 +128,7 @@ def temporal_features(values: Dict[str, np.ndarray], t: np.ndarray, from_index: 
         "hip_sway_2s": g.trailing_std(values["hip_x"], t, 2.0, from_index) / values["body_scale"][from_index:],
         "eye_open_1s": g.trailing_mean(values["eye_open"], t, 1.0, from_index),
         "standing": g.trailing_last(values["standing_now"], t, POSTURE_HOLD_S, from_index),
+        **motion_features(values, t, from_index),
     }
 
 
