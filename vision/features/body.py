@@ -18,7 +18,7 @@ from vision.features.skeleton import (L_ANKLE, L_EAR, L_HIP, L_KNEE, L_SH, L_WR,
 #: In a side view the trunk angle is read from the image; above this profile.
 SIDE_VIEW = 0.6
 
-BODY_FEATURES: Dict[str, tuple] = {
+BODY_FEATURES: Dict[str, tuple] = {  # one (unit, description) line a feature, the same table shape in every feature module: data, not logic
     "profile": ("0..1", "how side-on the torso is: 1 - shoulder width / body_scale (0 front, 1 profile)"),
     "facing": ("-1..1", "which image side the person faces: + right, - left (nose ahead of the ears)"),
     "trunk_pitch_deg": ("deg", "trunk (hip mid -> shoulder mid) from vertical in the sagittal plane, + forward, - backward, seen from the side (profile > 0.6; NaN in other views)"),

@@ -20,7 +20,7 @@ PACE_STEP_S = 0.5  # walking pace over this step: about one step, so the sway wi
 PACE_WINDOW_S = 3.0  # the pace's steadiness over this window: several steps
 LONGEST_S = SIT_WINDOW_S + DROP_STEP_S
 
-MOTION_FEATURES: Dict[str, tuple] = {
+MOTION_FEATURES: Dict[str, tuple] = {  # one (unit, description) line a feature, the same table shape in every feature module: data, not logic
     "head_nod_deg": ("deg", f"depth of the last down-and-back-up head movement within the trailing {NOD_WINDOW_S} s: "
                      "the smaller of the head's drop to its lowest point and its rise after it (head_pitch_deg; "
                      "0 for a still head or one that stays down)"),

@@ -38,7 +38,7 @@ AT_MOUTH, AWAY_FROM_MOUTH = 0.12, 0.3
 #: The sitting/standing decision holds this long when the legs leave the view.
 POSTURE_HOLD_S = 5.0
 
-TEMPORAL_FEATURES: Dict[str, tuple] = {
+TEMPORAL_FEATURES: Dict[str, tuple] = {  # one (unit, description) line a feature, the same table shape in every feature module: data, not logic
     "hand_at_mouth": ("0/1", "a hand is at the mouth: came within 0.12, not yet farther than 0.3 (state)"),
     "mouth_motion_2s": ("face heights", "std of mouth_open over the trailing 2 s (chewing, talking)"),
     "hand_mouth_trips_10s": ("count", "hand arrivals at the mouth in the trailing 10 s"),

@@ -98,13 +98,8 @@ DETECTOR_KEYS = {"id", "kind", "clause", "severity", "message", "enabled", "expe
 
 
 @dataclass(frozen=True)
-class DetectorEntry:
-    """A rule judged by its own code (a whole movement, an appearance check), not by a condition.
-
-    The common keys are checked here; ``options`` (thresholds) and ``messages``
-    (event texts) are checked by the code that uses them, through
-    :meth:`build_options` and :meth:`texts`, whose errors name this place.
-    """
+class Entry:
+    """What every id of the catalogue has: a condition rule (``rules.Rule``) or a detector entry."""
 
     id: str
     kind: str
@@ -112,6 +107,17 @@ class DetectorEntry:
     severity: str
     message_zh: str
     message_en: str
+
+
+@dataclass(frozen=True)
+class DetectorEntry(Entry):
+    """A rule judged by its own code (a whole movement, an appearance check), not by a condition.
+
+    The common keys are checked here; ``options`` (thresholds) and ``messages``
+    (event texts) are checked by the code that uses them, through
+    :meth:`build_options` and :meth:`texts`, whose errors name this place.
+    """
+
     enabled: bool
     experimental: bool
     options: Mapping[str, object]

@@ -21,7 +21,7 @@ from typing import Dict, List, Optional, Tuple, Union
 import numpy as np
 import yaml
 
-from vision.judge.catalogue import (KINDS, SEVERITIES, DetectorEntry, RulesError, Ctx,  # noqa: F401 (re-exported)
+from vision.judge.catalogue import (KINDS, SEVERITIES, DetectorEntry, Entry, RulesError, Ctx,  # noqa: F401 (re-exported)
                                     parse_detectors, parse_head)
 
 #: Camera views, told apart by the ``profile`` feature (how side-on the torso is).
@@ -80,13 +80,9 @@ class Group:
 
 
 @dataclass(frozen=True)
-class Rule:
-    id: str
-    kind: str
-    clause: str
-    severity: str
-    message_zh: str
-    message_en: str
+class Rule(Entry):
+    """A rule judged by its condition over features (the head fields: :class:`~vision.judge.catalogue.Entry`)."""
+
     condition: Group
     min_duration_s: float
     merge_gap_s: float
