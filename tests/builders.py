@@ -240,3 +240,68 @@ def feature_table(fps: float = 10.0, **columns: Sequence[float]) -> FeatureTable
     n = len(next(iter(columns.values())))
     return FeatureTable(np.arange(n) / fps, np.arange(n),
                         {k: np.asarray(v, dtype=np.float64) for k, v in columns.items()})
+
+
+# --- movements: a nod, sitting down, a walk ---------------------------------------------------------------------
+THIGH = SHANK = 0.45  # metres
+
+
+def min_jerk(tau: np.ndarray) -> np.ndarray:
+    """The minimum-jerk profile 0 -> 1 over tau in [0, 1] (smooth human point-to-point movement)."""
+    tau = np.clip(tau, 0.0, 1.0)
+    return 10 * tau ** 3 - 15 * tau ** 4 + 6 * tau ** 5
+
+
+def nodding(amplitude_deg: float, period_s: float, seconds: float, fps: float = 10.0, **kw) -> List[dict]:
+    """Specs of a head nodding down and back up (neck flexion 0 -> amplitude -> 0, a raised cosine) each period."""
+    t = np.arange(int(round(seconds * fps))) / fps
+    flex = amplitude_deg * (1 - np.cos(2 * np.pi * t / period_s)) / 2
+    return [dict(neck_flexion_deg=round(float(f), 3), **kw) for f in flex]
+
+
+def with_legs(person: PersonLandmarks, thigh_deg: float, px_per_m: float, forward: float = 1.0) -> PersonLandmarks:
+    """Knees and feet of someone whose shanks stand vertical on the floor and whose thighs are ``thigh_deg`` from
+    vertical (0 standing, 90 seated), toward image x ``forward`` (+1: the person faces the image's right)."""
+    from dataclasses import replace
+
+    pose, world = person.pose_xyz.copy(), person.pose_world_xyz.copy()
+    th = np.radians(thigh_deg)
+    for hip, knee, ankle, heel, toe in ((23, 25, 27, 29, 31), (24, 26, 28, 30, 32)):
+        offsets = {knee: (forward * THIGH * np.sin(th), THIGH * np.cos(th))}
+        offsets[ankle] = (offsets[knee][0], offsets[knee][1] + SHANK)
+        offsets[heel] = (offsets[ankle][0] - forward * 0.03, offsets[ankle][1] + 0.02)
+        offsets[toe] = (offsets[ankle][0] + forward * 0.12, offsets[ankle][1] + 0.02)
+        for i, (dx, dy) in offsets.items():
+            pose[i, 0] = pose[hip, 0] + dx * px_per_m / IMAGE_WH[0]
+            pose[i, 1] = pose[hip, 1] + dy * px_per_m / IMAGE_WH[1]
+            world[i] = world[hip] + (dx, dy, 0.0)
+    return replace(person, pose_xyz=pose, pose_world_xyz=world)
+
+
+def sitting_down(descent_s: float, before_s: float = 2.0, after_s: float = 3.0, fps: float = 10.0,
+                 px_per_m: float = 200.0, **kw) -> List[PersonLandmarks]:
+    """Side view: standing, then the thighs turn 0 -> 90 deg (minimum-jerk, over ``descent_s``) with the feet
+    on the floor, so the hips drop a thigh length onto a seat; then seated. The hip drop is
+    THIGH * (1 - cos(thigh angle)) by construction."""
+    n = int(round((before_s + descent_s + after_s) * fps))
+    t = np.arange(n) / fps
+    out = []
+    for ti in t:
+        deg = 90.0 * float(min_jerk(np.array((ti - before_s) / descent_s)))
+        drop_m = THIGH * (1 - np.cos(np.radians(deg)))
+        p = make_person(facing="right", px_per_m=px_per_m, hip_px=(300, 150 + drop_m * px_per_m), **kw)
+        out.append(with_legs(p, deg, px_per_m))
+    return out
+
+
+def walking(speeds_m_s: Sequence[float], phase_s: float, seconds: float, fps: float = 10.0,
+            px_per_m: float = 100.0, x0_px: float = 150.0, **kw) -> List[PersonLandmarks]:
+    """Side view, legs straight under the hips, the whole person crossing the image to the right at
+    ``speeds_m_s[k]`` during phase k (each ``phase_s`` long, cycling): one speed is a steady pace."""
+    n = int(round(seconds * fps))
+    x, out = x0_px, []
+    for i in range(n):
+        p = make_person(facing="right", px_per_m=px_per_m, hip_px=(x, 240), **kw)
+        out.append(with_legs(p, 0.0, px_per_m))
+        x += speeds_m_s[int(i / fps / phase_s) % len(speeds_m_s)] * px_per_m / fps
+    return out

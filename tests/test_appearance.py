@@ -15,8 +15,9 @@ import cv2
 import numpy as np
 import pytest
 
-from vision.judge import appearance as A
-from vision.judge.appearance import AppearanceSampler, AppearanceThresholds
+from vision.judge import appearance_measure as A
+from vision.judge.appearance import AppearanceSampler, appearance_settings
+from vision.judge.rules import RulesError, load_rules, parse_rules
 from vision.io.events import Event
 from vision.io.frames import Frame
 from vision.detect.landmarks import N_POSE, PersonLandmarks
@@ -106,8 +107,9 @@ def draw_scene(hair: Tuple[int, int, int] = HAIR["dark_brown"], background=GREY_
     return np.clip(img + noise, 0, 255).astype(np.uint8)
 
 
-def judge(image: np.ndarray, person: Optional[PersonLandmarks] = None, **kw) -> Dict[str, Event]:
-    sampler = AppearanceSampler(**kw)
+def judge(image: np.ndarray, person: Optional[PersonLandmarks] = None, sampler_settings=None,
+          **kw) -> Dict[str, Event]:
+    sampler = AppearanceSampler(sampler_settings or SETTINGS, **kw)
     assert sampler.offer(Frame(7, 1.5, image), person or make_person(face_points()), WH)
     return {e.rule: e for e in sampler.finish()}
 
@@ -135,7 +137,7 @@ def test_saturated_background_above_short_natural_hair_is_skipped():
 
 def test_bald_head_leaves_hair_colour_unjudged():
     """Skin above the forehead and grey wall above that: no hair to judge, so no event (NaN is not a pass)."""
-    sampler = AppearanceSampler()
+    sampler = AppearanceSampler(SETTINGS)
     sampler.offer(Frame(0, 0.0, draw_scene(hair=SKIN)), make_person(face_points()), WH)
     assert "look.hair_colour" not in {e.rule for e in sampler.finish()}
     assert "hair" in sampler.skipped["look.hair_colour"]
@@ -168,7 +170,7 @@ def test_fringe_on_the_upper_forehead_breaks_only_the_mens_rule():
 def test_fringe_is_not_judged_without_cheeks():
     """No cheek points seen (NaN): no skin reference, so no fringe event (NaN never becomes 0)."""
     face = {i: xy for i, xy in face_points().items() if i not in A.CHEEKS}
-    sampler = AppearanceSampler()
+    sampler = AppearanceSampler(SETTINGS)
     sampler.offer(Frame(0, 0.0, draw_scene(fringe_to=1.0)), make_person(face), WH)
     rules = {e.rule for e in sampler.finish()}
     assert "look.fringe" not in rules and "look.fringe" in sampler.skipped
@@ -192,7 +194,7 @@ def test_hands_over_the_torso_centre_leave_the_jacket_unjudged():
     """Hands clasped over the sampled rows hide the centre line: no jacket event, a reason instead."""
     hand = np.stack([np.full(21, CX), SH_Y + np.linspace(0.5, 0.85, 21) * (HIP_Y - SH_Y)], axis=1)
     person = make_person(face_points(), hand_xy=hand)
-    sampler = AppearanceSampler()
+    sampler = AppearanceSampler(SETTINGS)
     sampler.offer(Frame(0, 0.0, draw_scene(jacket="open")), person, WH)
     assert "look.jacket_closed" not in {e.rule for e in sampler.finish()}
     assert "torso" in sampler.skipped["look.jacket_closed"]
@@ -208,7 +210,7 @@ def test_no_torso_seen_leaves_the_jacket_unjudged():
 def test_sampler_reports_on_the_most_frontal_frame():
     """Of frames turned 20, 3, 12 and 35 degrees, the 35-degree one is refused; the event points at 3 degrees."""
     image = draw_scene(hair=HAIR["blue"])
-    sampler = AppearanceSampler(k=5)
+    sampler = AppearanceSampler(SETTINGS, k=5)
     for i, yaw in enumerate([20, 3, 12, 35]):
         sampler.offer(Frame(10 * i, 2.0 * i, image), make_person(face_points(yaw_deg=yaw)), WH)
     assert sampler.rejected["not frontal"] == 1 and len(sampler.kept) == 3
@@ -221,7 +223,7 @@ def test_sampler_reports_on_the_most_frontal_frame():
 
 def test_sampler_memory_is_bounded_to_k_small_crops():
     """Forty frames offered, at most k crops kept, each small and not a view of the frame."""
-    sampler = AppearanceSampler(k=3, crop_face_px=100, max_crop_px=256)
+    sampler = AppearanceSampler(SETTINGS, k=3, crop_face_px=100, max_crop_px=256)
     rng = np.random.default_rng(1)
     frames = []
     for i in range(40):
@@ -238,7 +240,7 @@ def test_sampler_memory_is_bounded_to_k_small_crops():
 
 def test_frames_close_in_time_replace_each_other():
     """Two frontal frames 0.2 s apart (min_gap_s = 1): only the better one is kept."""
-    sampler = AppearanceSampler(k=5, min_gap_s=1.0)
+    sampler = AppearanceSampler(SETTINGS, k=5)  # min_gap_s 1.0 in rules.yaml
     image = draw_scene()
     assert sampler.offer(Frame(0, 0.0, image), make_person(face_points(yaw_deg=10)), WH)
     assert sampler.offer(Frame(1, 0.2, image), make_person(face_points(yaw_deg=2)), WH)
@@ -248,7 +250,7 @@ def test_frames_close_in_time_replace_each_other():
 
 def test_nothing_frontal_gives_no_events_and_a_reason():
     """Turned, rolled, tiny or missing faces: no events, and the reason says why for the run log."""
-    sampler = AppearanceSampler()
+    sampler = AppearanceSampler(SETTINGS)
     image = draw_scene()
     sampler.offer(Frame(0, 0.0, image), make_person(face_points(yaw_deg=40)), WH)
     sampler.offer(Frame(1, 1.0, image), make_person(face_points(roll_deg=30)), WH)
@@ -277,12 +279,34 @@ def test_events_carry_clause_evidence_and_survive_json():
 
 def test_bad_thresholds_name_the_field():
     """A negative or inverted threshold is refused with the field's name."""
-    with pytest.raises(ValueError, match="jacket_delta_e"):
-        AppearanceThresholds(jacket_delta_e=-1)
-    with pytest.raises(ValueError, match="jacket_rows"):
-        AppearanceThresholds(jacket_rows=(0.8, 0.5))
+    text = REPO_RULES.read_text(encoding="utf-8")
+    with pytest.raises(RulesError, match="jacket_delta_e"):
+        appearance_settings(parse_rules(text.replace("jacket_delta_e: 20.0", "jacket_delta_e: -1"), "r.yaml"))
+    with pytest.raises(RulesError, match="jacket_rows"):
+        appearance_settings(parse_rules(text.replace("jacket_rows: [0.55, 0.80]", "jacket_rows: [0.8, 0.5]"), "r.yaml"))
     with pytest.raises(ValueError, match="fringe_rule"):
-        AppearanceSampler(fringe_rule="women")
+        AppearanceSampler(SETTINGS, fringe_rule="women")
+
+
+def test_appearance_thresholds_and_texts_come_from_the_rules_file():
+    """look.* options, messages and severity are read from rules.yaml: a typo gets a did-you-mean naming the
+    entry; an edited message and a disabled check reach the events."""
+    text = REPO_RULES.read_text(encoding="utf-8")
+    with pytest.raises(RulesError, match=r"detectors\[\d\] \(look\.jacket_closed\)\.options\.jacket_delta: unknown key; "
+                                         r"did you mean 'jacket_delta_e'"):
+        appearance_settings(parse_rules(text.replace("jacket_delta_e: 20.0", "jacket_delta: 20.0"), "r.yaml"))
+    with pytest.raises(RulesError, match=r"appearance: missing 'skin_delta_e'"):
+        appearance_settings(parse_rules(text.replace("  skin_delta_e: 16.0", ""), "r.yaml"))
+    edited = text.replace("ok: {zh: 外衣未敞怀, en: No open jacket seen}", "ok: {zh: 外衣已扣好, en: Jacket closed}")
+    edited = edited.replace("  - id: look.hair_colour\n", "  - id: look.hair_colour\n    enabled: false\n")
+    settings = appearance_settings(parse_rules(edited, "r.yaml"))
+    events = judge(draw_scene(jacket="closed"), sampler_settings=settings)
+    assert "look.hair_colour" not in events
+    assert events["look.jacket_closed"].message_en == "Jacket closed"
+
+
+REPO_RULES = Path(__file__).resolve().parents[1] / "rules.yaml"
+SETTINGS = appearance_settings(load_rules(REPO_RULES))
 
 
 # -- real media -------------------------------------------------------------------
@@ -303,7 +327,7 @@ def test_real_stills_natural_hair_is_not_flagged(capsys):
             image = cv2.imread(str(MEDIA / name))
             people = det.detect(image, 0.0)
             assert people, name
-            sampler = AppearanceSampler()
+            sampler = AppearanceSampler(SETTINGS)
             sampler.offer(Frame(0, 0.0, image), people[0], (image.shape[1], image.shape[0]))
             results[name] = {e.rule: e for e in sampler.finish()}
             with capsys.disabled():

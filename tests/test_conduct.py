@@ -203,21 +203,48 @@ def test_trailing_last_is_a_causal_forward_fill_with_a_limit():
     np.testing.assert_array_equal(g.trailing_last(v, t, 2.0, from_index=5), out[5:])
 
 
-def test_detector_thresholds_in_the_rules_file_are_checked_with_suggestions():
-    """detectors: unknown ids and thresholds are refused with did-you-mean; known ones reach the options."""
-    from vision.judge.gestures import GuideOptions
+def test_detector_entries_are_checked_with_suggestions_naming_the_entry():
+    """detectors: the common keys are checked by rules.py; unknown ids, thresholds and texts by the detector's
+    own code, each error naming the entry and suggesting the right key; known values reach the detector."""
+    from vision.judge.gesture_registry import check_detectors, make_detectors
     from vision.judge.rules import RulesError
 
-    base = "rules:\n  - {id: r, clause: c, message: {zh: 中, en: e}, all: [{feature: smile, above: 0.1}]}\n"
-    rs = parse_rules(base + "detectors:\n  hand.guide_form: {palm_up_min: 0.7}\n"
-                     "  hand.two_hand_give: {enabled: false}\n", "t.yaml")
-    assert rs.detectors == {"hand.guide_form": GuideOptions(palm_up_min=0.7)}
-    with pytest.raises(RulesError, match=r"detectors\.hand\.guide_form\.palm_up: unknown key; did you mean 'palm_up_min'"):
-        parse_rules(base + "detectors:\n  hand.guide_form: {palm_up: 0.7}\n", "t.yaml")
-    with pytest.raises(RulesError, match=r"detectors\.hand\.guide_from: unknown key; did you mean 'hand\.guide_form'"):
-        parse_rules(base + "detectors:\n  hand.guide_from: {}\n", "t.yaml")
+    text = open("rules.yaml", encoding="utf-8").read()
+    guide = "palm_up_min: 0.5           # cos"
+    rs = parse_rules(text.replace(guide, "palm_up_min: 0.7           # cos"), "t.yaml")
+    check_detectors(rs)
+    (det, _) = make_detectors(0, False, rs.detectors)
+    assert det.o.palm_up_min == 0.7 and det.say["palm_up"]["en"] == "palm not up"
+    with pytest.raises(RulesError, match=r"t\.yaml: detectors\[0\] \(hand\.guide_form\)\.options\.palm_up: unknown key; "
+                                         r"did you mean 'palm_up_min'"):
+        check_detectors(parse_rules(text.replace(guide, "palm_up: 0.7           # cos"), "t.yaml"))
+    with pytest.raises(RulesError, match=r"detectors\[0\] \(hand\.guide_from\)\.id: no detector judges "
+                                         r"'hand\.guide_from'; did you mean 'hand\.guide_form'"):
+        check_detectors(parse_rules(text.replace("id: hand.guide_form", "id: hand.guide_from"), "t.yaml"))
     with pytest.raises(RulesError, match=r"height_band: must be a list of 2 numbers"):
-        parse_rules(base + "detectors:\n  hand.guide_form: {height_band: 0.3}\n", "t.yaml")
+        check_detectors(parse_rules(text.replace("height_band: [0.2, 1.4]", "height_band: 0.3"), "t.yaml"))
+    with pytest.raises(RulesError, match=r"\(hand\.two_hand_give\)\.messages\.one_hnd: unknown key; did you mean 'one_hand'"):
+        check_detectors(parse_rules(text.replace("      one_hand: {zh:", "      one_hnd: {zh:"), "t.yaml"))
+    with pytest.raises(RulesError, match=r"detectors\[1\] \(hand\.two_hand_give\)\.severty: unknown key; "
+                                         r"did you mean 'severity'"):
+        parse_rules(text.replace("    severity: medium\n    message: {zh: 双手递送", "    severty: medium\n"
+                                 "    message: {zh: 双手递送"), "t.yaml")
+    off = parse_rules(text.replace("  - id: hand.two_hand_give\n", "  - id: hand.two_hand_give\n    enabled: false\n"),
+                      "t.yaml")
+    assert "hand.two_hand_give" not in off.detectors and "hand.two_hand_give" in off.catalogue()
+
+
+def test_every_id_the_tool_can_emit_is_in_the_rules_file_with_texts():
+    """The catalogue: every rule and detector id of rules.yaml has a clause, severity and zh/en messages, and
+    the detector code judges no id that is not in the file."""
+    from vision.judge.appearance import APPEARANCE_RULES
+    from vision.judge.gesture_registry import GESTURES
+
+    cat = load_rules("rules.yaml").catalogue()
+    assert set(GESTURES) | set(APPEARANCE_RULES) <= set(cat)
+    for rid, entry in cat.items():
+        assert entry["clause"] and entry["message_zh"] and entry["message_en"], rid
+        assert entry["severity"] in ("info", "low", "medium", "high") and isinstance(entry["enabled"], bool), rid
 
 
 def test_a_hand_held_in_front_of_the_face_is_not_a_touch():

@@ -19,8 +19,9 @@ import numpy as np
 import pytest
 
 from vision.io.events import Event
-from vision.judge.gestures import GuideGestureDetector, GuideOptions, HandoverDetector
-from vision.judge.gesture_registry import detect_hand_events
+from vision.judge.gestures import GuideGestureDetector, HandoverDetector
+from vision.judge.gesture_registry import detect_hand_events as _detect
+from vision.judge.rules import load_rules
 from vision.features.hands import HAND_FEATURES, HAND_Z_GAIN, hand_features, log_dimensionless_jerk
 from vision.detect.landmarks import N_FACE, N_HAND, N_POSE, FrameLandmarks, LandmarkTrack, PersonLandmarks
 
@@ -28,6 +29,24 @@ SW, TORSO, UPPER, FOREARM = 0.38, 0.57, 0.28, 0.26  # metres
 IMAGE_WH, HIP_PX, PX_PER_M = (640, 480), (320, 400), 300.0
 LEFT, UP, FWD = np.array([1.0, 0, 0]), np.array([0, -1.0, 0]), np.array([0, 0, -1.0])  # the person's axes
 FPS = 10.0
+#: The detectors as the repo's rules.yaml configures them (thresholds and texts live only there).
+DETECTORS = load_rules(Path(__file__).resolve().parents[1] / "rules.yaml").detectors
+GUIDE, HANDOVER = DETECTORS["hand.guide_form"], DETECTORS["hand.two_hand_give"]
+
+
+def detect_hand_events(tr: LandmarkTrack, mirrored: bool = False, **guide_overrides) -> List[Event]:
+    """The repo's gesture detectors over a track; ``guide_overrides`` change guide thresholds by name."""
+    if not guide_overrides:
+        return _detect(tr, DETECTORS, mirrored)
+    det, events = GuideGestureDetector(GUIDE, tr.person_id, mirrored, **guide_overrides), []
+    for i, row in enumerate(_rows(tr)):
+        events += det.push(float(tr.timestamp_s[i]), int(tr.frame_index[i]), row)
+    return events + det.finish()
+
+
+def _rows(tr: LandmarkTrack):
+    values = hand_features(tr)
+    return [{k: float(v[i]) for k, v in values.items()} for i in range(len(tr))]
 
 
 @dataclass
@@ -320,7 +339,7 @@ def test_streaming_equals_offline():
     """Rows computed frame by frame and pushed one at a time give exactly the offline events."""
     tr = track([None] * 3 + [person(right=Arm(hand=Hand()))] * 2 + [None] + guide_people(hand=Hand(spread_deg=12.0))
                + handover_people(two_hands=False))
-    guide_det, hand_det = GuideGestureDetector(), HandoverDetector()
+    guide_det, hand_det = GuideGestureDetector(GUIDE), HandoverDetector(HANDOVER)
     live: List[Event] = []
     for i in range(len(tr)):
         one = hand_features(tr.slice(i, i + 1))
@@ -350,13 +369,13 @@ def test_unseen_hand_never_makes_a_gesture():
 
 def test_gesture_held_too_long_is_not_a_guide():
     """Out for longer than max_duration_s before coming back: a pose, not a guiding gesture."""
-    assert guide_events(guide(), guide=GuideOptions(max_duration_s=1.0)) == []
+    assert guide_events(guide(), max_duration_s=1.0) == []
 
 
 def test_unknown_threshold_suggests_the_name():
     """A misspelt threshold is an error that names the right one."""
     with pytest.raises(TypeError, match="did you mean 'palm_up_min'"):
-        GuideGestureDetector(palm_upmin=0.3)
+        GuideGestureDetector(GUIDE, palm_upmin=0.3)
 
 
 # --- hand-overs -------------------------------------------------------------------------------------------------

@@ -126,13 +126,13 @@ def analyze(input_path: str, out_dir: str, rules: RuleSet, sample_fps: Optional[
     run = _Progress(doc, out)
     status, reason = "complete", None
     events = run.events
+    # the judges first: a rules-file error shows before the models load
+    analyzer = PersonAnalyzer(rules, SUBJECT, (info.width, info.height), still=info.is_still, **options.kwargs())
+    sampler = AppearanceSampler.from_rules(rules, appearance) if appearance else None
     with src, detector_factory(still_images=src.kind in ("image", "folder")) as det, \
             EventWriter(out / "events.jsonl") as writer:
         doc["models"] = record.models_meta(getattr(det, "model_names", {}))
-        analyzer = PersonAnalyzer(rules, SUBJECT, (info.width, info.height), still=info.is_still,
-                                  **options.kwargs())
         run.write(analyzer, rules)
-        sampler = AppearanceSampler(fringe_rule=appearance) if appearance else None
         cache = _CacheWithCheckpoints(out, info, source, sample_fps, lambda: run.write(analyzer, rules))
         bar = _progress(_expected_frames(src), progress, Path(input_path).name)
         try:

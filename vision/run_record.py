@@ -41,25 +41,11 @@ def subject_pixels(track: LandmarkTrack) -> Dict[str, np.ndarray]:
     return {k: np.asarray(v, np.float32) for k, v in out.items()}
 
 
-def catalogue(rules: RuleSet) -> Dict[str, Dict]:
-    """Every rule's texts as this run judged them (the report never re-reads rules.yaml)."""
-    entries = list(rules.rules) + list(getattr(rules, "detector_entries", []))  # detectors, where rules.yaml has them
-    out = {r.id: {"kind": r.kind, "severity": r.severity, "clause": r.clause, "message_zh": r.message_zh,
-                  "message_en": r.message_en, "experimental": bool(getattr(r, "experimental", False))}
-           for r in entries}
-    if not hasattr(rules, "detector_entries"):  # the detectors' texts still live in the code
-        from vision.judge.gesture_registry import DETECTOR_TEXTS
-
-        for det_id, texts in DETECTOR_TEXTS.items():
-            out.setdefault(det_id, {**texts, "experimental": False})
-    return out
-
-
 def rules_meta(rules: RuleSet) -> Dict:
     return {"path": str(rules.path), "sha256": rules.sha256,
             "enabled": [r.id for r in rules.enabled] + list(rules.detectors),
             "experimental": [r.id for r in rules.enabled if r.experimental],
-            "catalogue": catalogue(rules)}
+            "catalogue": rules.catalogue()}
 
 
 def judged(engine: Optional[Engine], rules: RuleSet, total_s: float) -> Dict[str, Dict]:

@@ -18,7 +18,7 @@ from vision.features.skeleton import (L_ANKLE, L_EAR, L_HIP, L_KNEE, L_SH, L_WR,
 #: In a side view the trunk angle is read from the image; above this profile.
 SIDE_VIEW = 0.6
 
-BODY_FEATURES: Dict[str, tuple] = {
+BODY_FEATURES: Dict[str, tuple] = {  # one (unit, description) line a feature, the same table shape in every feature module: data, not logic
     "profile": ("0..1", "how side-on the torso is: 1 - shoulder width / body_scale (0 front, 1 profile)"),
     "facing": ("-1..1", "which image side the person faces: + right, - left (nose ahead of the ears)"),
     "trunk_pitch_deg": ("deg", "trunk (hip mid -> shoulder mid) from vertical in the sagittal plane, + forward, - backward, seen from the side (profile > 0.6; NaN in other views)"),
@@ -36,6 +36,7 @@ BODY_FEATURES: Dict[str, tuple] = {
     "knee_angle_deg": ("deg", "hip-knee-ankle angle (180 straight)"),
     "standing_now": ("0/1", "the legs in this frame say: 1 standing, 0 sitting, NaN when they do not say"),
     "hip_x": ("image heights", "hip centre across the image, from the left edge (for sway)"),
+    "hip_y": ("image heights", "hip centre down the image, from the top edge (for sitting down)"),
     "feet_apart": ("hip widths", "ankle to ankle over hip to hip, front and three-quarter views"),
     "wrists_apart": ("shoulder widths", "wrist to wrist"),
     "hands_height": ("torso lengths", "wrists' mid point below the shoulders: 0 at the shoulders, 1 at the hips"),
@@ -119,7 +120,7 @@ def legs_and_arms(pose: np.ndarray, scale: np.ndarray, profile: np.ndarray) -> D
     crossed_known = ~np.isnan(l_side) & ~np.isnan(r_side) & ~np.isnan(height) & front
     return {
         "thigh_incline_deg": incline, "thigh_ratio": ratio, "knee_angle_deg": knee, "standing_now": decision,
-        "hip_x": hip[:, 0], "feet_apart": feet,
+        "hip_x": hip[:, 0], "hip_y": hip[:, 1], "feet_apart": feet,
         "wrists_apart": g.dist(pose[:, L_WR], pose[:, R_WR]) / scale, "hands_height": height,
         "arms_crossed": np.where(crossed_known, crossed.astype(float), np.nan),
     }

@@ -20,7 +20,7 @@ CUSTOMER_SIDES = {"camera": 0.0, "left": -40.0, "right": 40.0}
 #: How far the irises turn the gaze at the ends of their range (degrees).
 EYE_RANGE_DEG = 35.0
 
-FACE_FEATURES: Dict[str, tuple] = {
+FACE_FEATURES: Dict[str, tuple] = {  # one (unit, description) line a feature, the same table shape in every feature module: data, not logic
     "head_yaw_deg": ("deg", "head turned away from the camera, unsigned (face mesh, else pose)"),
     "head_pitch_deg": ("deg", "head tilted down (+) or up (-) from the face mesh"),
     "mouth_open": ("face heights", "inner-lip gap"),

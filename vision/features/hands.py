@@ -61,7 +61,7 @@ _hand_doc = {
                          "over summed gaps between neighbouring knuckles (about 1 together, 1.5+ spread)"),
     "thumb_bent": ("deg", "thumb flexion: bend at the thumb's MCP plus IP joints (0 straight)"),
 }
-_arm_doc = {
+_arm_doc = {  # one (unit, description) line a feature, the same table shape in every feature module: data, not logic
     "wrist_out": ("shoulder widths", "wrist away from the body on this side, from its shoulder (+ out, - across)"),
     "wrist_forward": ("shoulder widths", "wrist ahead of its shoulder, horizontal (world landmarks: noisier)"),
     "wrist_down": ("shoulder widths", "wrist below its shoulder (- above)"),

@@ -4,8 +4,8 @@
 into a :class:`FeatureTable`: one float array of length T per feature, NaN
 wherever what the feature needs was not seen. Distances are in *shoulder
 widths* (``body_scale``), never pixels. :data:`FEATURES` documents every name
-with its unit; the computations live in ``feat_body.py``, ``feat_face.py``
-and ``feat_touch.py``.
+with its unit; the computations live in ``body.py``, ``face.py``, ``touch.py``
+and ``motion.py``.
 
 Instantaneous features depend on one frame. Temporal features look only at
 the past (trailing windows of at most :data:`MAX_WINDOW_S`), and the one
@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 
 from vision.features import geometry as g
 from vision.features.body import BODY_FEATURES, legs_and_arms, posture
 from vision.features.face import CUSTOMER_SIDES, FACE_FEATURES, face_features
+from vision.features.motion import MOTION_FEATURES, motion_features
 from vision.features.touch import REGIONS, TOUCH_FEATURES, touch_features  # noqa: F401  (REGIONS re-exported)
 from vision.detect.landmarks import LandmarkTrack
 from vision.features.skeleton import body_scale, pose_points
@@ -37,7 +38,7 @@ AT_MOUTH, AWAY_FROM_MOUTH = 0.12, 0.3
 #: The sitting/standing decision holds this long when the legs leave the view.
 POSTURE_HOLD_S = 5.0
 
-TEMPORAL_FEATURES: Dict[str, tuple] = {
+TEMPORAL_FEATURES: Dict[str, tuple] = {  # one (unit, description) line a feature, the same table shape in every feature module: data, not logic
     "hand_at_mouth": ("0/1", "a hand is at the mouth: came within 0.12, not yet farther than 0.3 (state)"),
     "mouth_motion_2s": ("face heights", "std of mouth_open over the trailing 2 s (chewing, talking)"),
     "hand_mouth_trips_10s": ("count", "hand arrivals at the mouth in the trailing 10 s"),
@@ -52,7 +53,7 @@ TEMPORAL_FEATURES: Dict[str, tuple] = {
 FEATURES: Dict[str, tuple] = {
     "body_scale": ("image heights", "shoulder-width equivalent: median of the shoulder width, face height, "
                    "eye-mouth and torso estimates, each converted with proportions measured on the shared media"),
-    **BODY_FEATURES, **FACE_FEATURES, **TOUCH_FEATURES, **TEMPORAL_FEATURES,
+    **BODY_FEATURES, **FACE_FEATURES, **TOUCH_FEATURES, **TEMPORAL_FEATURES, **MOTION_FEATURES,
 }
 
 
@@ -75,6 +76,23 @@ class FeatureTable:
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self.values[name]
+
+
+class ColumnRow:
+    """Row ``i`` of per-feature columns (arrays or lists), read like a mapping: ``row.get(name, default)``.
+
+    The engine and the gesture detectors read two or three of ~100 values a
+    row: this reads them on demand instead of building a dict per row.
+    """
+
+    __slots__ = ("columns", "i")
+
+    def __init__(self, columns: Dict[str, Sequence[float]], i: int):
+        self.columns, self.i = columns, i
+
+    def get(self, name: str, default: float = np.nan) -> float:
+        column = self.columns.get(name)
+        return default if column is None else float(column[self.i])
 
 
 def mouth_state(dist: np.ndarray, previous: bool = False) -> np.ndarray:
@@ -110,6 +128,7 @@ def temporal_features(values: Dict[str, np.ndarray], t: np.ndarray, from_index: 
         "hip_sway_2s": g.trailing_std(values["hip_x"], t, 2.0, from_index) / values["body_scale"][from_index:],
         "eye_open_1s": g.trailing_mean(values["eye_open"], t, 1.0, from_index),
         "standing": g.trailing_last(values["standing_now"], t, POSTURE_HOLD_S, from_index),
+        **motion_features(values, t, from_index),
     }
 
 

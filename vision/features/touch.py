@@ -36,7 +36,7 @@ FACE_OVAL = [10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365
 HAND_POINTS = [4, 8, 12, 16, 20, 3, 7, 11, 15, 19, 0, 5, 9, 13, 17]
 
 
-TOUCH_FEATURES: Dict[str, tuple] = {
+TOUCH_FEATURES: Dict[str, tuple] = {  # one (unit, description) line a feature, the same table shape in every feature module: data, not logic
     "hand_face_dist": ("shoulder widths", "closest hand point to any face or hair point (beyond 0.75: a lower bound)"),
     **{f"hand_{r}_dist": ("shoulder widths", f"closest hand point to the {r} region (beyond 0.75: a lower bound)")
        for r in REGIONS},

@@ -19,7 +19,7 @@ from vision.judge.engine import Engine
 from vision.io.events import Event
 from vision.features.table import (MAX_WINDOW_S, FeatureTable, compute_features, instant_features, mouth_state,
                              temporal_features)
-from vision.judge.gesture_registry import detect_hand_events, make_detectors
+from vision.judge.gesture_registry import check_detectors, detect_hand_events, make_detectors
 from vision.features.hands import hand_features
 from vision.detect.landmarks import FrameLandmarks, LandmarkTrack, PersonLandmarks
 from vision.judge.rules import RuleSet
@@ -64,6 +64,7 @@ class PersonAnalyzer:
                  baseline: Optional[Dict[str, float]] = None,
                  calibration_window_s: Optional[Tuple[float, float]] = None, customer_side: str = "camera",
                  mirrored: bool = False):
+        check_detectors(rules)
         self.rules = rules
         self.customer_side = customer_side
         self.gestures = make_detectors(person_id, mirrored, rules.detectors)
@@ -149,6 +150,7 @@ def analyze_track(track: LandmarkTrack, rules: RuleSet, still: bool = False,
                   calibration_window_s: Optional[Tuple[float, float]] = None, customer_side: str = "camera",
                   mirrored: bool = False):
     """Offline: the whole track at once. Returns (events, engine, feature table)."""
+    check_detectors(rules)
     table = compute_features(track, customer_side)
     window = absolute_window(calibration_window_s or rules.calibration_window_s, calibration_window_s is None,
                              first_seen_s(table))
@@ -156,6 +158,5 @@ def analyze_track(track: LandmarkTrack, rules: RuleSet, still: bool = False,
         baseline = baseline_from_table(table, rules.relative_features(), window, rules.baseline_clamp)
     engine = Engine(rules, track.person_id, baseline, still)
     events = engine.feed(table) + engine.finish()
-    if rules.detectors:
-        events += detect_hand_events(track, mirrored, enabled=rules.detectors)
+    events += detect_hand_events(track, rules.detectors, mirrored)
     return events, engine, table

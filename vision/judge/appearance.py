@@ -9,269 +9,83 @@ closed; kept views are at least ``min_gap_s`` apart. ``finish()`` measures
 every kept view, decides on the median, and returns one :class:`Event` per
 measurable behaviour, pointing at the view whose value is nearest the median.
 
-Measurements: NaN when the region is not seen (never 0); colours in CIELAB
-(L 0..100; ΔE = Euclidean Lab distance) and HSV (hue in degrees, S and V
-0..1); FH = face height, SW = shoulder width, both in pixels of the view.
-
-* ``hair_unusual_share`` (0..1) -> ``look.hair_colour`` (不得染奇异颜色).
-  Hair band: the top of the face oval shifted up by 0.02..0.30 FH (as wide as
-  the forehead). Skipped: pixels like the cheek skin (below), like the
-  background (ΔE < ``bg_delta_e`` to the median of a patch 0.55..0.75 FH above
-  the head) and under a hand. A kept pixel is *unusual* when S >=
-  ``hair_sat_min``, V >= ``hair_val_min`` and its hue is outside the
-  brown/orange/blond range ``hair_natural_hue_deg`` (5..50 deg): black, grey
-  and any unsaturated or dark pixel, brown, blond and auburn are natural;
-  blue, green, purple, pink and crimson/fire red (hue 330..5) are not.
-  Violation: share > ``hair_unusual_max``.
-* ``brow_hair_share`` / ``forehead_hair_share`` (0..1) -> ``look.fringe``.
-  Forehead band: from 0.03 FH above the upper brow line up to the top of the
-  face oval; the brow band is its lowest ``brow_band_frac``. Skin = distance
-  < ``skin_delta_e`` to the nearest cheek patch's median (mesh 50, 280, 205,
-  425; lightness weighted 0.25 above the patch, 0.6 below); anything else is
-  hair. ``fringe_rule="brows"`` (前发不过眉): violation when brow_hair_share >
-  ``fringe_brow_max``; ``"forehead"`` (men, 前发不附额): when
-  forehead_hair_share > ``fringe_forehead_max``.
-* ``centre_unlike_share`` (0..1) -> ``look.jacket_closed`` (不得敞怀). The
-  torso is rectified: columns across it in SW from the centre line, rows down
-  it as a fraction of shoulder-mid -> hip-mid (hips 1.5 SW below the
-  shoulders when unseen). Rows ``jacket_rows`` lie below a closed jacket's V
-  and above its hem. Share of centre-strip pixels (|x| <= 0.07 SW) whose ΔE
-  to the nearer side strip's median (0.22 <= |x| <= 0.38 SW) is >
-  ``jacket_delta_e``: an open front shows the shirt there. Violation: share >
-  ``jacket_unlike_max``. ``edge_ratio`` (mean across-torso Lab gradient within
-  0.2 SW of the centre over the rest) is evidence only. Needs a frontal torso
-  (SW >= 1.1 FH) seen down to the rows; hands are masked out.
+The measurements are in :mod:`vision.judge.appearance_measure`; every
+threshold, clause and text comes from the ``look.*`` entries of ``rules.yaml``
+(``detectors:``) and its ``appearance:`` section (:func:`appearance_settings`).
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Tuple
 
 import cv2
 import numpy as np
 
+from vision.detect.landmarks import PersonLandmarks
 from vision.io.events import Event
 from vision.io.frames import Frame
-from vision.detect.landmarks import PersonLandmarks
+from vision.judge.appearance_measure import (CHIN, FRONTAL_POINTS, L_HIP, L_SH, NOSE_TIP, OVAL_TOP, POSE_HANDS, R_HIP,
+                                            R_SH, SIDE_L, SIDE_R, TOP, AppearanceThresholds, KeptView, frontalness,
+                                            measure_fringe, measure_hair_colour, measure_jacket)
+from vision.judge.catalogue import DetectorEntry, RulesError, build_options
+from vision.judge.rules import RuleSet
 
-TOP, CHIN, NOSE_TIP, SIDE_R, SIDE_L = 10, 152, 1, 234, 454  # SIDE_R: the person's right (image left)
-EYE_R, EYE_L = (33, 133, 159, 145), (263, 362, 386, 374)  # outer, inner, upper lid, lower lid
-OVAL_TOP = [54, 103, 67, 109, 10, 338, 297, 332, 284]  # image left -> right in a frontal view
-BROW_UPPER = [70, 63, 105, 66, 107, 336, 296, 334, 293, 300]
-CHEEKS = [50, 280, 205, 425]
-FRONTAL_POINTS = [TOP, CHIN, NOSE_TIP, SIDE_R, SIDE_L, *EYE_R, *EYE_L]
-L_SH, R_SH, L_HIP, R_HIP = 11, 12, 23, 24
-POSE_HANDS = [15, 16, 17, 18, 19, 20, 21, 22]
-HAIR_BAND = (0.02, 0.30)  # FH above the top of the face oval
-MIN_PIXELS = 30  # fewer sampled pixels: the region is not measured (NaN)
-
-CLAUSES = {"look.hair_colour": "1.2 仪表: 不得染奇异颜色", "look.fringe.brows": "1.2 仪表: 前发不过眉",
-           "look.fringe.forehead": "1.2 仪表: 前发不附额", "look.jacket_closed": "1.2 仪表: 不得敞怀"}
-MESSAGES = {  # variant -> ((zh, en) when violated, (zh, en) when not)
-    "look.hair_colour": (("头发染成奇异颜色", "Hair dyed an unusual colour"), ("发色自然", "Natural hair colour")),
-    "look.fringe.brows": (("前发过眉", "Fringe reaches the eyebrows"), ("前发未过眉", "Fringe clear of the brows")),
-    "look.fringe.forehead": (("前发附额", "Hair lies on the forehead"), ("前发未附额", "Forehead clear of hair")),
-    "look.jacket_closed": (("外衣敞怀", "Jacket or vest worn open"), ("外衣未敞怀", "No open jacket seen")),
+#: The look.* ids: the ``options`` keys each entry gives, and its ``messages``.
+APPEARANCE_RULES = {
+    "look.hair_colour": (("hair_sat_min", "hair_val_min", "hair_natural_hue_deg", "hair_unusual_max", "bg_delta_e"),
+                         ("violated", "ok")),
+    "look.fringe": (("brow_band_frac", "fringe_brow_max", "fringe_forehead_max"),
+                    ("brows_violated", "brows_ok", "forehead_violated", "forehead_ok")),
+    "look.jacket_closed": (("jacket_rows", "jacket_delta_e", "jacket_unlike_max"), ("violated", "ok")),
 }
 
 
 @dataclass(frozen=True)
-class AppearanceThresholds:
-    """Every threshold of the three checks; units in the module docstring."""
+class AppearanceShared:
+    """rules.yaml's ``appearance:`` section: which views are kept, and the skin test all checks share."""
 
-    hair_sat_min: float = 0.40
-    hair_val_min: float = 0.20
-    hair_natural_hue_deg: Tuple[float, float] = (5.0, 50.0)  # may wrap through 0: (-10, 50) = 350..50
-    hair_unusual_max: float = 0.30
-    bg_delta_e: float = 12.0
-    skin_delta_e: float = 16.0
-    brow_band_frac: float = 0.35
-    fringe_brow_max: float = 0.50
-    fringe_forehead_max: float = 0.35
-    jacket_rows: Tuple[float, float] = (0.55, 0.80)
-    jacket_delta_e: float = 20.0
-    jacket_unlike_max: float = 0.40
-
-    def __post_init__(self) -> None:
-        for f in fields(self):
-            v = getattr(self, f.name)
-            vals = v if isinstance(v, tuple) else (v,)
-            floor = -180.0 if f.name == "hair_natural_hue_deg" else 0.0  # a hue range may wrap through 0
-            if any(not math.isfinite(x) or x < floor for x in vals) or (len(vals) == 2 and vals[0] >= vals[1]):
-                raise ValueError(f"AppearanceThresholds.{f.name}: must be finite and >= {floor:g}"
-                                 f"{' with low < high' if len(vals) == 2 else ''}, got {v}")
+    max_yaw_deg: float  #: face turned at most this far
+    max_roll_deg: float  #: face tilted at most this far
+    min_face_px: float  #: face height (mesh 10 -> 152) at least this, in pixels
+    min_gap_s: float  #: kept views at least this far apart in time
+    eyes_closed_below: float  #: eye opening (lid gap over eye width) below this: the view's score is halved
+    skin_delta_e: float  #: Lab distance to the cheek's colour below this: skin
 
 
-@dataclass(eq=False)
-class KeptView:
-    """One kept frontal view: a small crop and its landmarks in crop pixels (NaN = not seen)."""
+@dataclass(frozen=True)
+class AppearanceSettings:
+    """Everything the look.* checks take from rules.yaml, checked."""
 
-    score: float
-    frame_index: int
-    timestamp_s: float
-    person_id: int
-    crop_bgr: np.ndarray
-    face_px: np.ndarray  # (478, 2)
-    pose_px: np.ndarray  # (33, 2); NaN below visibility 0.5 (hand points: 0.2)
-    hands_px: np.ndarray  # (42, 2): left hand then right hand
-    frontal: Dict[str, float] = field(default_factory=dict)
+    thresholds: AppearanceThresholds
+    shared: AppearanceShared
+    entries: Dict[str, DetectorEntry]  # id -> entry, every look.* id
+    texts: Dict[str, Dict[str, Dict[str, str]]]  # id -> message name -> {zh, en, clause}
 
-
-def frontalness(face_px: np.ndarray) -> Dict[str, float]:
-    """Yaw and roll (deg), face height (px) and eye opening (lid gap over eye width) of a face mesh in pixels."""
-    f = face_px
-    half_w = float(np.linalg.norm(f[SIDE_L] - f[SIDE_R])) / 2
-    off = abs(f[NOSE_TIP, 0] - (f[SIDE_L, 0] + f[SIDE_R, 0]) / 2)
-    yaw = math.degrees(math.asin(min(1.0, off / half_w))) if half_w > 0 else 90.0
-    eye = f[EYE_R[0]] - f[EYE_L[0]]  # points to the image left in an upright face
-    roll = abs(math.degrees(math.atan2(-eye[1], -eye[0])))
-    lids = np.linalg.norm(f[EYE_R[2]] - f[EYE_R[3]]) + np.linalg.norm(f[EYE_L[2]] - f[EYE_L[3]])
-    widths = np.linalg.norm(f[EYE_R[0]] - f[EYE_R[1]]) + np.linalg.norm(f[EYE_L[0]] - f[EYE_L[1]])
-    return {"yaw_deg": yaw, "roll_deg": roll, "face_px": float(np.linalg.norm(f[TOP] - f[CHIN])),
-            "eye_open": float(lids / widths) if widths > 0 else math.nan}
+    @property
+    def enabled(self) -> List[str]:
+        return [i for i, e in self.entries.items() if e.enabled]
 
 
-# -- pixel helpers ---------------------------------------------------------------
-def _lab(bgr: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(bgr.astype(np.float32) / 255.0, cv2.COLOR_BGR2Lab)
-
-
-def _poly_mask(shape: Tuple[int, int], pts: np.ndarray) -> np.ndarray:
-    mask = np.zeros(shape, np.uint8)
-    if np.all(np.isfinite(pts)):
-        cv2.fillPoly(mask, [np.round(pts).astype(np.int32)], 1)
-    return mask.astype(bool)
-
-
-def _disc_mask(shape: Tuple[int, int], pts: np.ndarray, radius: float) -> np.ndarray:
-    mask = np.zeros(shape, np.uint8)
-    for x, y in pts[np.all(np.isfinite(pts), axis=1)]:
-        cv2.circle(mask, (int(round(x)), int(round(y))), max(1, int(round(radius))), 1, -1)
-    return mask.astype(bool)
-
-
-def _hand_mask(view: KeptView, radius: float) -> np.ndarray:
-    return _disc_mask(view.crop_bgr.shape[:2], np.vstack([view.hands_px, view.pose_px[POSE_HANDS]]), radius)
-
-
-def _face_axes(view: KeptView) -> Tuple[np.ndarray, float]:
-    """Unit vector up the face (chin -> top) and the face height, in crop pixels."""
-    up = view.face_px[TOP] - view.face_px[CHIN]
-    fh = float(np.linalg.norm(up))
-    return up / fh, fh
-
-
-def _skin_distance(lab: np.ndarray, view: KeptView, hands: np.ndarray) -> Optional[np.ndarray]:
-    """Per-pixel distance to the nearest cheek patch's median colour; None if no cheek is seen.
-
-    Each patch is its own reference: a face lit from one side has two skin tones.
-    """
-    _, fh = _face_axes(view)
-    best = None
-    for i in CHEEKS:
-        sel = _disc_mask(hands.shape, view.face_px[[i]], 0.04 * fh) & ~hands
-        if sel.sum() < MIN_PIXELS // 3:
-            continue
-        d = lab - np.median(lab[sel], axis=0)
-        d[..., 0] *= np.where(d[..., 0] > 0, 0.25, 0.6)  # lit foreheads are brighter; hair is mostly darker
-        dist = np.sqrt(np.sum(d * d, axis=-1))
-        best = dist if best is None else np.minimum(best, dist)
-    return best
-
-
-# -- the three measurements on one view -------------------------------------------
-def measure_hair_colour(view: KeptView, th: AppearanceThresholds) -> Dict[str, float]:
-    """Share of unusually coloured pixels in the hair band above the forehead, and the band's colour."""
-    out = {"hair_unusual_share": math.nan, "hair_hue_deg": math.nan, "hair_sat": math.nan,
-           "hair_pixels": 0, "hair_kept_share": math.nan}
-    up, fh = _face_axes(view)
-    top, shape = view.face_px[OVAL_TOP], view.crop_bgr.shape[:2]
-    band = _poly_mask(shape, np.vstack([top + up * HAIR_BAND[0] * fh, (top + up * HAIR_BAND[1] * fh)[::-1]]))
-    if band.sum() < MIN_PIXELS:
-        return out
-    lab = _lab(view.crop_bgr)
-    hands = _hand_mask(view, 0.12 * fh)
-    keep = band & ~hands
-    skin = _skin_distance(lab, view, hands)
-    if skin is not None:
-        keep &= skin >= th.skin_delta_e
-    side = np.array([up[1], -up[0]]) * 0.25 * np.linalg.norm(view.face_px[SIDE_L] - view.face_px[SIDE_R])
-    c = view.face_px[TOP]
-    bg = _poly_mask(shape, np.vstack([c + up * 0.55 * fh - side, c + up * 0.55 * fh + side,
-                                      c + up * 0.75 * fh + side, c + up * 0.75 * fh - side])) & ~hands
-    if bg.sum() >= MIN_PIXELS:
-        keep &= np.linalg.norm(lab - np.median(lab[bg], axis=0), axis=-1) >= th.bg_delta_e
-    out.update(hair_pixels=int(keep.sum()), hair_kept_share=float(keep.sum() / band.sum()))
-    if keep.sum() < MIN_PIXELS:
-        return out
-    hsv = cv2.cvtColor(view.crop_bgr.astype(np.float32) / 255.0, cv2.COLOR_BGR2HSV)[keep]
-    h, s, v = hsv[:, 0], hsv[:, 1], hsv[:, 2]
-    lo, hi = th.hair_natural_hue_deg
-    unusual = (s >= th.hair_sat_min) & (v >= th.hair_val_min) & ((h - lo) % 360 > hi - lo)
-    rad = np.radians(h)  # saturation-weighted circular mean hue
-    hue = math.degrees(math.atan2(float(np.sum(s * np.sin(rad))), float(np.sum(s * np.cos(rad))))) % 360
-    out.update(hair_unusual_share=float(unusual.mean()), hair_sat=float(np.median(s)), hair_hue_deg=hue)
-    return out
-
-
-def measure_fringe(view: KeptView, th: AppearanceThresholds) -> Dict[str, float]:
-    """Hair (not-skin) share of the forehead band and of its lowest part, just above the brows."""
-    out = {"brow_hair_share": math.nan, "forehead_hair_share": math.nan}
-    up, fh = _face_axes(view)
-    brows, top = view.face_px[BROW_UPPER] + up * 0.03 * fh, view.face_px[OVAL_TOP]
-    shape = view.crop_bgr.shape[:2]
-    hands = _hand_mask(view, 0.12 * fh)
-    height = float(np.dot(top.mean(axis=0) - brows.mean(axis=0), up))
-    skin = _skin_distance(_lab(view.crop_bgr), view, hands)
-    if skin is None or not height > 0:
-        return out
-    forehead = _poly_mask(shape, np.vstack([brows, top[::-1]])) & ~hands
-    low = _poly_mask(shape, np.vstack([brows, (brows + up * th.brow_band_frac * height)[::-1]])) & forehead
-    hair = skin >= th.skin_delta_e
-    for name, region in (("forehead_hair_share", forehead), ("brow_hair_share", low)):
-        if region.sum() >= MIN_PIXELS:
-            out[name] = float(hair[region].mean())
-    return out
-
-
-def measure_jacket(view: KeptView, th: AppearanceThresholds) -> Dict[str, float]:
-    """Share of the torso's centre strip unlike both sides (an open front), and the edge ratio."""
-    out = {"centre_unlike_share": math.nan, "side_delta_e": math.nan, "edge_ratio": math.nan}
-    p, (_, fh) = view.pose_px, _face_axes(view)
-    if not np.all(np.isfinite(p[[L_SH, R_SH]])):
-        return out
-    across = p[L_SH] - p[R_SH]  # image left -> right in a frontal view
-    sw = float(np.linalg.norm(across))
-    if sw < 1.1 * fh:  # side-on: the centre line is not where we would look
-        return out
-    w, s_mid, h_mid = across / sw, (p[L_SH] + p[R_SH]) / 2, (p[L_HIP] + p[R_HIP]) / 2
-    down = h_mid - s_mid if np.all(np.isfinite(h_mid)) else np.array([-w[1], w[0]]) * 1.5 * sw
-    (t0, t1), cols, half = th.jacket_rows, 72, 0.45 * sw
-    rows = max(8, int(round(cols * (t1 - t0) * np.linalg.norm(down) / (2 * half))))
-    ex, ey, origin = w * (2 * half / cols), down * ((t1 - t0) / rows), s_mid + down * t0 - w * half
-    m = np.array([[ex[0], ey[0], origin[0]], [ex[1], ey[1], origin[1]]], np.float32)  # (col, row) -> crop px
-    rect = cv2.warpAffine(view.crop_bgr, m, (cols, rows), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP)
-    seen = (~_hand_mask(view, 0.15 * sw)).astype(np.uint8)
-    valid = cv2.warpAffine(seen, m, (cols, rows), flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP,
-                           borderMode=cv2.BORDER_CONSTANT, borderValue=0).astype(bool)
-    lab = _lab(rect)
-    x = (np.arange(cols) + 0.5) / cols * 0.9 - 0.45  # SW from the centre line
-    centre = valid & (np.abs(x) <= 0.07)
-    sides = [valid & (x >= 0.22) & (x <= 0.38), valid & (x <= -0.22) & (x >= -0.38)]
-    refs = [np.median(lab[s], axis=0) for s in sides if s.sum() >= MIN_PIXELS]
-    if centre.sum() < MIN_PIXELS or not refs:
-        return out
-    d = np.min([np.linalg.norm(lab[centre] - r, axis=-1) for r in refs], axis=0)
-    out["centre_unlike_share"] = float(np.mean(d > th.jacket_delta_e))
-    if len(refs) == 2:
-        out["side_delta_e"] = float(np.linalg.norm(refs[0] - refs[1]))
-    grad = np.linalg.norm(np.diff(lab, axis=1), axis=-1)
-    both, xm = valid[:, 1:] & valid[:, :-1], np.abs(x[1:] + x[:-1]) / 2
-    inner, outer = both & (xm <= 0.2), both & (xm > 0.2)
-    if inner.sum() >= MIN_PIXELS and outer.sum() >= MIN_PIXELS and grad[outer].mean() > 0:
-        out["edge_ratio"] = float(grad[inner].mean() / grad[outer].mean())
-    return out
+def appearance_settings(rules: RuleSet) -> Optional[AppearanceSettings]:
+    """The look.* entries and the ``appearance:`` section, checked; None when the file has no look.* entry."""
+    entries = {d.id: d for d in rules.detector_entries if d.id in APPEARANCE_RULES}
+    if not entries:
+        return None
+    missing = [i for i in APPEARANCE_RULES if i not in entries]
+    if missing:
+        raise RulesError(f"{rules.path}: detectors: no entry for {missing[0]!r}: the look.* checks are read together "
+                         "(turn one off with 'enabled: false')")
+    shared = build_options(AppearanceShared, rules.appearance, f"{rules.path}: appearance")
+    values = {"skin_delta_e": shared.skin_delta_e}
+    for rid, entry in entries.items():
+        values.update(entry.read_options(AppearanceThresholds, APPEARANCE_RULES[rid][0]))
+    try:
+        thresholds = AppearanceThresholds(**values)
+    except ValueError as exc:
+        raise RulesError(f"{rules.path}: detectors (look.*).options: {exc}") from None
+    texts = {rid: entry.texts(APPEARANCE_RULES[rid][1]) for rid, entry in entries.items()}
+    return AppearanceSettings(thresholds, shared, entries, texts)
 
 
 def _clean(x):
@@ -291,16 +105,16 @@ class AppearanceSampler:
     gathers both with the counts, for the run log.
     """
 
-    def __init__(self, k: int = 5, thresholds: Optional[AppearanceThresholds] = None, fringe_rule: str = "brows",
-                 max_yaw_deg: float = 25.0, max_roll_deg: float = 15.0, min_face_px: float = 48.0,
-                 min_gap_s: float = 1.0, crop_face_px: int = 160, max_crop_px: int = 512):
+    def __init__(self, settings: AppearanceSettings, fringe_rule: str = "brows", k: int = 5,
+                 crop_face_px: int = 160, max_crop_px: int = 512):
         if k < 1:
             raise ValueError(f"AppearanceSampler.k: must be >= 1, got {k}")
         if fringe_rule not in ("brows", "forehead"):
             raise ValueError(f"AppearanceSampler.fringe_rule: must be 'brows' or 'forehead', got {fringe_rule!r}")
-        self.k, self.th, self.fringe_rule = k, thresholds or AppearanceThresholds(), fringe_rule
-        self.max_yaw_deg, self.max_roll_deg, self.min_face_px = max_yaw_deg, max_roll_deg, min_face_px
-        self.min_gap_s, self.crop_face_px, self.max_crop_px = min_gap_s, crop_face_px, max_crop_px
+        self.settings, self.th, self.fringe_rule, self.k = settings, settings.thresholds, fringe_rule, k
+        sh = settings.shared
+        self.max_yaw_deg, self.max_roll_deg, self.min_face_px = sh.max_yaw_deg, sh.max_roll_deg, sh.min_face_px
+        self.min_gap_s, self.crop_face_px, self.max_crop_px = sh.min_gap_s, crop_face_px, max_crop_px
         self.kept: List[KeptView] = []
         self.offered = 0
         self.rejected: Dict[str, int] = {"no face mesh": 0, "face outside the frame": 0, "not frontal": 0,
@@ -329,7 +143,7 @@ class AppearanceSampler:
             self.rejected["face too small"] += 1
             return False
         score = fr["face_px"] * math.cos(math.radians(fr["yaw_deg"])) * math.cos(math.radians(fr["roll_deg"]))
-        score *= 1.0 if fr["eye_open"] >= 0.12 else 0.5
+        score *= 1.0 if fr["eye_open"] >= self.settings.shared.eyes_closed_below else 0.5
         near = [v for v in self.kept if abs(v.timestamp_s - frame.timestamp_s) < self.min_gap_s]
         pool = near or (self.kept if len(self.kept) >= self.k else [])  # a view near in time, else the worst
         rival = min(pool, key=lambda v: v.score) if pool else None
@@ -366,17 +180,23 @@ class AppearanceSampler:
         face_c, pose_c, hands_c = (((q - origin) * k).astype(np.float32) for q in (face, pose, hands))
         return KeptView(score, frame.index, frame.timestamp_s, person.person_id, crop, face_c, pose_c, hands_c, fr)
 
+    @classmethod
+    def from_rules(cls, rules: RuleSet, fringe_rule: str = "brows", **kw) -> Optional["AppearanceSampler"]:
+        """A sampler for the enabled look.* entries of ``rules``; None when none is enabled."""
+        settings = appearance_settings(rules)
+        return cls(settings, fringe_rule, **kw) if settings is not None and settings.enabled else None
+
     def _checks(self) -> List[Tuple[str, str, Callable, str, float, str, Tuple[str, ...]]]:
-        """Per behaviour: rule, clause variant, measure, decisive value, its maximum, region, other thresholds."""
+        """Per behaviour: rule, message prefix, measure, decisive value, its maximum, region, other thresholds."""
         th, brows = self.th, self.fringe_rule == "brows"
-        return [("look.hair_colour", "look.hair_colour", measure_hair_colour, "hair_unusual_share",
+        return [("look.hair_colour", "", measure_hair_colour, "hair_unusual_share",
                  th.hair_unusual_max, "hair", ("hair_sat_min", "hair_val_min", "hair_natural_hue_deg",
                                                "skin_delta_e", "bg_delta_e")),
-                ("look.fringe", f"look.fringe.{self.fringe_rule}", measure_fringe,
+                ("look.fringe", f"{self.fringe_rule}_", measure_fringe,
                  "brow_hair_share" if brows else "forehead_hair_share",
                  th.fringe_brow_max if brows else th.fringe_forehead_max, "forehead",
                  ("skin_delta_e", "brow_band_frac")),
-                ("look.jacket_closed", "look.jacket_closed", measure_jacket, "centre_unlike_share",
+                ("look.jacket_closed", "", measure_jacket, "centre_unlike_share",
                  th.jacket_unlike_max, "torso", ("jacket_delta_e", "jacket_rows"))]
 
     def finish(self) -> List[Event]:
@@ -388,7 +208,9 @@ class AppearanceSampler:
             return []
         views = sorted(self.kept, key=lambda v: -v.score)  # most frontal first: it wins ties below
         events = []
-        for rule, variant, measure, name, limit, region, params in self._checks():
+        for rule, prefix, measure, name, limit, region, params in self._checks():
+            if rule not in self.settings.enabled:
+                continue
             per_view = [measure(v, self.th) for v in views]
             values = np.array([m[name] for m in per_view], np.float64)
             ok = np.isfinite(values)
@@ -404,9 +226,10 @@ class AppearanceSampler:
                         "views": {"frames": [u.frame_index for u in views], name: list(values)}}
             if rule == "look.fringe":
                 evidence["fringe_rule"] = self.fringe_rule
-            zh, en = MESSAGES[variant][0 if violated else 1]
+            text = self.settings.texts[rule][prefix + ("violated" if violated else "ok")]
             events.append(Event(rule, "violation" if violated else "desired", v.timestamp_s, v.timestamp_s,
-                                v.frame_index, v.frame_index, v.person_id, "low", CLAUSES[variant], zh, en,
+                                v.frame_index, v.frame_index, v.person_id, self.settings.entries[rule].severity,
+                                text["clause"], text["zh"], text["en"],
                                 peak=_clean({"feature": name, "value": median, "time_s": v.timestamp_s,
                                              "frame": v.frame_index}),
                                 evidence=_clean(evidence)))
@@ -420,5 +243,6 @@ class AppearanceSampler:
                 "skipped": dict(self.skipped)}
 
 
-__all__ = ["AppearanceSampler", "AppearanceThresholds", "KeptView", "frontalness",
+__all__ = ["APPEARANCE_RULES", "AppearanceSampler", "AppearanceSettings", "AppearanceShared", "AppearanceThresholds",
+           "KeptView", "appearance_settings", "frontalness",
            "measure_hair_colour", "measure_fringe", "measure_jacket"]

@@ -23,25 +23,12 @@ from typing import Dict, List, Optional
 import numpy as np
 
 from vision.io.events import Event
-from vision.features.table import REGIONS, FeatureTable
+from vision.features.table import REGIONS, ColumnRow, FeatureTable
 from vision.judge.rules import Rule, RuleSet
 
 
 #: Slack when comparing durations and gaps: timestamps are floats (0.1 * 3 != 0.3).
 EPS_S = 1e-6
-
-
-class _Row:
-    """One row of a feature table, read on demand (a tracker needs two or three values of ~90)."""
-
-    __slots__ = ("values", "i")
-
-    def __init__(self, values: Dict[str, np.ndarray], i: int):
-        self.values, self.i = values, i
-
-    def get(self, name: str, default: float = np.nan) -> float:
-        column = self.values.get(name)
-        return default if column is None else float(column[self.i])
 
 
 @dataclass
@@ -53,7 +40,7 @@ class _Open:
     peak_value: float
     peak_s: float
     peak_frame: int
-    peak_row: "_Row"
+    peak_row: ColumnRow
     in_gap: bool = False
 
 
@@ -166,7 +153,7 @@ class Engine:
             if self._last_t is not None:
                 self._dt = t - self._last_t
             self._last_t = t
-            row = _Row(table.values, i)
+            row = ColumnRow(table.values, i)
             for k, tracker in enumerate(self.trackers):
                 enter, stay = masks[k][0][i], masks[k][1][i]
                 if not views[k][i]:

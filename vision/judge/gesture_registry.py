@@ -1,75 +1,61 @@
-"""Whole-movement detectors, wired for the pipeline: which exist, how rules.yaml
-configures them, and running them over a track.
+"""Detector entries of rules.yaml, wired to the code that judges them, and run over a track.
 
-The detectors themselves are in ``gestures.py`` (guiding gestures, hand-overs);
-their features in ``hands.py``. Live callers feed one hand-feature row per frame
-(``make_detectors`` + ``push``); :func:`detect_hand_events` feeds a whole cached
-track through the same code, so both give the same events.
+``rules.yaml``'s ``detectors:`` section lists every rule judged by its own
+code rather than by a condition. This module knows which code judges which id
+(:data:`GESTURES` here, :data:`vision.judge.appearance.APPEARANCE_RULES` for
+the look.* checks) and checks every entry once (:func:`check_detectors`): an
+unknown id gets a did-you-mean, and each detector checks its own thresholds and
+texts. Live callers feed one hand-feature row per frame (``make_detectors`` +
+``push``); :func:`detect_hand_events` feeds a whole cached track through the
+same code, so both give the same events.
 """
 from __future__ import annotations
 
-from typing import Dict, List, Mapping, Optional
+import difflib
+from typing import List, Mapping
 
-import numpy as np
-
-from vision.io.events import Event
-from vision.judge.gestures import (GUIDE_CLAUSE, GUIDE_RULE, HANDOVER_CLAUSE, GuideGestureDetector, GuideOptions,
-                             HandoverDetector, HandoverOptions)
-from vision.features.hands import hand_features
 from vision.detect.landmarks import LandmarkTrack
+from vision.features.hands import hand_features
+from vision.features.table import ColumnRow
+from vision.io.events import Event
+from vision.judge.appearance import APPEARANCE_RULES, appearance_settings
+from vision.judge.catalogue import DetectorEntry, RulesError
+from vision.judge.gestures import GuideGestureDetector, HandoverDetector
+from vision.judge.rules import RuleSet
 
-#: How each detector's rule reads where it has no event yet (e.g. in the report).
-DETECTOR_TEXTS = {
-    GUIDE_RULE: {"kind": "desired", "severity": "medium", "clause": GUIDE_CLAUSE,
-                 "message_zh": "指引手势 (逐项评分)", "message_en": "Guiding gesture (scored point by point)"},
-    "hand.two_hand_give": {"kind": "desired", "severity": "medium", "clause": HANDOVER_CLAUSE,
-                           "message_zh": "双手递送或接取物品", "message_en": "Handing items over with both hands"},
-}
-
-
-class _ColumnRow:
-    """Row ``i`` of per-feature columns, read like a mapping (``row.get(name, default)``)."""
-
-    __slots__ = ("columns", "i")
-
-    def __init__(self, columns: Dict[str, list], i: int):
-        self.columns, self.i = columns, i
-
-    def get(self, name: str, default: float = np.nan) -> float:
-        column = self.columns.get(name)
-        return default if column is None else column[self.i]
+#: Whole-movement detectors by rule id.
+GESTURES = {"hand.guide_form": GuideGestureDetector, "hand.two_hand_give": HandoverDetector}
 
 
-#: Detector ids as used in rules.yaml's ``detectors:`` section, and their options.
-DETECTOR_OPTIONS = {GUIDE_RULE: GuideOptions, "hand.two_hand_give": HandoverOptions}
+def check_detectors(rules: RuleSet) -> None:
+    """Every ``detectors:`` entry (enabled or not) names known code, and its options and texts are valid."""
+    known = sorted([*GESTURES, *APPEARANCE_RULES])
+    for entry in rules.detector_entries:
+        if entry.id in GESTURES:
+            GESTURES[entry.id](entry)  # checks options and messages
+        elif entry.id not in APPEARANCE_RULES:
+            hint = difflib.get_close_matches(entry.id, known, n=1)
+            raise RulesError(f"{entry.where}.id: no detector judges {entry.id!r}"
+                             + (f"; did you mean '{hint[0]}'?" if hint else f"; known: {', '.join(known)}"))
+    appearance_settings(rules)
 
 
-def make_detectors(person: int, mirrored: bool, enabled: Mapping[str, object]) -> list:
-    """The enabled gesture detectors (id -> options, as rules.yaml's ``detectors:`` gives them)."""
-    dets = []
-    if GUIDE_RULE in enabled:
-        dets.append(GuideGestureDetector(person, mirrored, enabled[GUIDE_RULE]))
-    if "hand.two_hand_give" in enabled:
-        dets.append(HandoverDetector(person, mirrored, enabled["hand.two_hand_give"]))
-    return dets
+def make_detectors(person: int, mirrored: bool, enabled: Mapping[str, DetectorEntry]) -> list:
+    """The enabled gesture detectors (id -> entry, as ``RuleSet.detectors`` gives them)."""
+    return [GESTURES[i](entry, person, mirrored) for i, entry in enabled.items() if i in GESTURES]
 
 
-def detect_hand_events(track: LandmarkTrack, mirrored: bool = False, guide: Optional[GuideOptions] = None,
-                       handover: Optional[HandoverOptions] = None,
-                       enabled: Optional[Mapping[str, object]] = None) -> List[Event]:
-    """Offline: the detectors over a whole track, fed row by row exactly as a live caller would.
-
-    ``enabled`` (id -> options) picks the detectors; by default both, with ``guide``/``handover``.
-    """
-    values = hand_features(track)
-    if enabled is None:
-        enabled = {GUIDE_RULE: guide or GuideOptions(), "hand.two_hand_give": handover or HandoverOptions()}
+def detect_hand_events(track: LandmarkTrack, enabled: Mapping[str, DetectorEntry],
+                       mirrored: bool = False) -> List[Event]:
+    """Offline: the enabled gesture detectors over a whole track, fed row by row exactly as a live caller would."""
     dets = make_detectors(track.person_id, mirrored, enabled)
+    if not dets:
+        return []
+    columns = {k: v.tolist() for k, v in hand_features(track).items()}  # Python floats, read a few per row
     events: List[Event] = []
-    columns = {k: v.tolist() for k, v in values.items()}  # Python floats, read a few at a time per row
     times, frames = track.timestamp_s.tolist(), track.frame_index.tolist()
     for i in range(len(track)):
-        row = _ColumnRow(columns, i)
+        row = ColumnRow(columns, i)
         for det in dets:
             events += det.push(times[i], frames[i], row)
     for det in dets:

@@ -3,7 +3,7 @@
 Both detectors take one frame at a time, as a row of :data:`vision.features.hands.HAND_FEATURES`
 (name -> float, NaN = not seen)::
 
-    det = GuideGestureDetector(person=0)
+    det = GuideGestureDetector(rules.detectors["hand.guide_form"], person=0)
     for t, frame, row in rows:          # row = {k: v[i] for k, v in hand_features(track).items()}
         for event in det.push(t, frame, row):
             ...
@@ -27,81 +27,87 @@ arm set off to the frame it was back.
 **Hand-overs** (``hand.two_hand_give``): both hands held out forward together
 in front of the body -> ``desired``; one arm stretched out forward while the
 other stays back -> ``violation``. Giving and taking look alike to landmarks
-(no object detector), so both are reported under ``rule_id``.
+(no object detector), so both are reported under the entry's id.
+
+Thresholds, severities, clauses and texts come from the detector's entry in
+``rules.yaml`` (:class:`~vision.judge.catalogue.DetectorEntry`); nothing here has a default.
 """
 from __future__ import annotations
 
 import difflib
 from collections import deque
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Deque, Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
 
 from vision.io.events import Event
-from vision.features.hands import HEIGHT_BAND, SIDES, log_dimensionless_jerk, two_hands_forward
-
-GUIDE_RULE = "hand.guide_form"
-GUIDE_CLAUSE = "1.3 指引: 手心向上, 大拇指自然弯曲, 其余四指闭拢伸直, 以肘部为支点, 在体前右侧划弧线"
-HANDOVER_CLAUSE = "1.3 递送/接取物品: 双手递送, 双手接拿"
-
+from vision.judge.catalogue import DetectorEntry
+from vision.features.hands import SIDES, log_dimensionless_jerk, two_hands_forward
 
 @dataclass(frozen=True)
 class GuideOptions:
     """Thresholds of :class:`GuideGestureDetector` (distances in shoulder widths)."""
 
     # Finding a gesture
-    out_enter: float = 0.45  #: wrist out from its shoulder that makes an excursion a candidate
-    out_exit: float = 0.25  #: wrist back within this: the arm has returned, the gesture ends
-    rest_out: float = 0.2  #: the excursion must set off from at most this far out
-    lookback_s: float = 1.5  #: how far before ``out_enter`` the set-off is searched
-    min_travel: float = 0.5  #: the wrist travels at least this far from where it set off
-    min_sweep_deg: float = 50.0  #: the forearm turns at least this much in the horizontal plane
-    height_band: Tuple[float, float] = (0.2, 1.4)  #: wrist below the shoulder at the peak: chest to hips
-    forearm_drop_deg: Tuple[float, float] = (-30.0, 45.0)  #: forearm about level at the peak (not hanging, not raised)
-    max_out_deg: float = 110.0  #: wrist at the peak at most this far round from ahead toward its side (else behind)
-    hold_speed_max: float = 1.5  #: the hand pauses to show the way: median wrist speed near the peak, per s
-    min_duration_s: float = 0.4
-    max_duration_s: float = 3.0  #: held out longer: a pose, not a guiding gesture
-    present_share: float = 0.8  #: the hand is judged where the wrist is out at least this share of its peak
-    min_hand_share: float = 0.5  #: of those, the hand model must see the hand this often, else no verdict
+    out_enter: float  #: wrist out from its shoulder that makes an excursion a candidate
+    out_exit: float  #: wrist back within this: the arm has returned, the gesture ends
+    rest_out: float  #: the excursion must set off from at most this far out
+    lookback_s: float  #: how far before ``out_enter`` the set-off is searched
+    min_travel: float  #: the wrist travels at least this far from where it set off
+    min_sweep_deg: float  #: the forearm turns at least this much in the horizontal plane
+    height_band: Tuple[float, float]  #: wrist below the shoulder at the peak: chest to hips
+    forearm_drop_deg: Tuple[float, float]  #: forearm about level at the peak (not hanging, not raised)
+    max_out_deg: float  #: wrist at the peak at most this far round from ahead toward its side (else behind)
+    hold_speed_max: float  #: the hand pauses to show the way: median wrist speed near the peak, per s
+    min_duration_s: float  #: a gesture lasts at least this long
+    max_duration_s: float  #: held out longer: a pose, not a guiding gesture
+    present_share: float  #: the hand is judged where the wrist is out at least this share of its peak
+    min_hand_share: float  #: of those, the hand model must see the hand this often, else no verdict
     # Scoring (the code of conduct)
-    palm_up_min: float = 0.5  #: cos: palm within 60 deg of straight up
-    fingers_extended_min: float = 0.75  #: share of the four fingers straight
-    fingers_together_max: float = 1.3  #: fingertip spread over knuckle spread
-    thumb_bent_min: float = 10.0  #: deg: a thumb bent less is held stiff (relaxed open hands: 11-34, median 22)
-    thumb_bent_max: float = 75.0  #: deg: bent more is tucked in
-    elbow_pivot_max: float = 0.35  #: elbow travel over wrist travel
-    jerk_max: float = 8.0  #: log dimensionless jerk of the outward stroke (one minimum-jerk stroke: 4.4-5.5)
-    right_front_min_deg: float = 10.0  #: wrist at the peak, seen from the shoulder: deg to the person's right of ahead
+    palm_up_min: float  #: cos of the palm normal to straight up
+    fingers_extended_min: float  #: share of the four fingers straight
+    fingers_together_max: float  #: fingertip spread over knuckle spread
+    thumb_bent_min: float  #: deg: a thumb bent less is held stiff
+    thumb_bent_max: float  #: deg: bent more is tucked in
+    elbow_pivot_max: float  #: elbow travel over wrist travel
+    jerk_max: float  #: log dimensionless jerk of the outward stroke
+    right_front_min_deg: float  #: wrist at the peak, seen from the shoulder: deg to the person's right of ahead
 
 
 @dataclass(frozen=True)
 class HandoverOptions:
     """Thresholds of :class:`HandoverDetector` (distances in shoulder widths)."""
 
-    forward_min: float = 1.1  #: both wrists this far ahead of their shoulders
-    height_band: Tuple[float, float] = HEIGHT_BAND  #: wrists below the shoulders: chest to hips
-    apart_max: float = 1.0  #: wrists at most this far apart
-    off_centre_max: float = 0.5  #: their mid point within this of the body's midline
-    one_forward_min: float = 1.2  #: one-handed: that wrist this far ahead ...
-    one_elbow_min_deg: float = 130.0  #: ... with the elbow this straight ...
-    other_forward_max: float = 0.8  #: ... while the other stays back (hands clasped at rest: 0.7-0.8), or hangs below the band
-    min_reach_gain: float = 0.3  #: the hands moved out: forward grew by this much ...
-    lookback_s: float = 1.5  #: ... within this time before the posture began (a held pose is no hand-over)
-    min_duration_s: float = 0.5  #: a hand-over is held out at least this long
-    merge_gap_s: float = 0.3  #: shorter drop-outs do not split a hand-over
+    forward_min: float  #: both wrists this far ahead of their shoulders
+    height_band: Tuple[float, float]  #: wrists below the shoulders: chest to hips
+    apart_max: float  #: wrists at most this far apart
+    off_centre_max: float  #: their mid point within this of the body's midline
+    one_forward_min: float  #: one-handed: that wrist this far ahead ...
+    one_elbow_min_deg: float  #: ... with the elbow this straight ...
+    other_forward_max: float  #: ... while the other stays back, or hangs below the band
+    min_reach_gain: float  #: the hands moved out: forward grew by this much ...
+    lookback_s: float  #: ... within this time before the posture began (a held pose is no hand-over)
+    min_duration_s: float  #: a hand-over is held out at least this long
+    merge_gap_s: float  #: shorter drop-outs do not split a hand-over
 
 
-def _options(cls, given, overrides: Dict):
+def _options(cls, entry: DetectorEntry, overrides: Dict):
+    """The entry's thresholds (rules.yaml), with keyword overrides (tests, experiments) checked by name."""
     names = [f.name for f in fields(cls)]
     for k in overrides:
         if k not in names:
             near = difflib.get_close_matches(k, names, n=1)
             hint = f"; did you mean {near[0]!r}?" if near else f" (known: {', '.join(names)})"
             raise TypeError(f"{cls.__name__}: unknown threshold {k!r}{hint}")
-    base = given or cls()
-    return cls(**{**{n: getattr(base, n) for n in names}, **overrides})
+    return replace(entry.build_options(cls), **overrides)
+
+
+#: The texts each detector's rules.yaml entry gives under ``messages`` ({hand}: the hand's own text;
+#: {failed}: the failed criteria's texts, joined).
+GUIDE_TEXTS = ("good", "failed", "right_hand", "left_hand", "palm_up", "fingers_straight", "fingers_together",
+               "thumb_bent", "elbow_pivot", "smooth_arc", "right_front")
+HANDOVER_TEXTS = ("two_hands", "one_hand", "right_hand", "left_hand")
 
 
 def _r(v: float) -> Optional[float]:
@@ -127,15 +133,6 @@ def _nanmedian(a: np.ndarray) -> float:
 #: Shoulder widths of jitter tolerated when finding where an arm set off and where it arrived.
 SET_OFF_TOL = 0.05
 
-_GUIDE_SAY = {  # criterion -> (zh, en) when it fails
-    "palm_up": ("手心未向上", "palm not up"),
-    "fingers_straight": ("四指未伸直", "fingers not straight"),
-    "fingers_together": ("四指未并拢", "fingers apart"),
-    "thumb_bent": ("大拇指未自然弯曲", "thumb not naturally bent"),
-    "elbow_pivot": ("未以肘部为支点", "elbow not the pivot: the whole arm swung"),
-    "smooth_arc": ("弧线不流畅", "arc not smooth"),
-    "right_front": ("未指向体前右侧", "not to the right front of the body"),
-}
 _ARM_KEYS = ("wrist_out", "wrist_forward", "wrist_down", "elbow_out", "elbow_forward", "elbow_down", "forearm_deg",
              "forearm_drop_deg", "palm_up", "fingers_extended", "fingers_together", "thumb_bent")
 _ARM_NAMES = {side: tuple(f"{side}_{k}" for k in _ARM_KEYS) for side in ("left", "right")}
@@ -163,12 +160,13 @@ class GuideGestureDetector:
     person's right arm is the one MediaPipe calls left. ``arms``: which arms
     (MediaPipe names) to watch; a gesture made with the person's left arm is
     scored too, and fails ``right_front`` (the rules ask for the right hand).
-    Thresholds: :class:`GuideOptions`, as ``options`` or keyword overrides.
+    Thresholds: :class:`GuideOptions`, from the entry or keyword overrides.
     """
 
-    def __init__(self, person: int = 0, mirrored: bool = False, options: Optional[GuideOptions] = None,
+    def __init__(self, entry: DetectorEntry, person: int = 0, mirrored: bool = False,
                  arms: Tuple[str, ...] = SIDES, **thresholds):
-        self.o = _options(GuideOptions, options, thresholds)
+        self.o = _options(GuideOptions, entry, thresholds)
+        self.entry, self.say = entry, entry.texts(GUIDE_TEXTS)
         self.person = person
         self.right_side = "left" if mirrored else "right"
         self.keep_s = self.o.lookback_s + self.o.max_duration_s + 1.0  # history an idle arm keeps
@@ -273,15 +271,15 @@ class GuideGestureDetector:
                                       hand="right" if side == self.right_side else "left"),
         }
         failed = [k for k, c in criteria.items() if c["pass"] is False]
-        hand_zh, hand_en = ("右手", "right hand") if side == self.right_side else ("左手", "left hand")
-        if failed:
-            zh = f"指引手势({hand_zh}): " + "，".join(_GUIDE_SAY[k][0] for k in failed)
-            en = f"Guiding gesture ({hand_en}): " + ", ".join(_GUIDE_SAY[k][1] for k in failed)
-        else:
-            zh, en = f"指引手势规范({hand_zh})", f"Guiding gesture in good form ({hand_en})"
-        return Event(rule=GUIDE_RULE, kind="violation" if failed else "desired", start_s=float(t[0]),
+        say = self.say
+        hand = say["right_hand" if side == self.right_side else "left_hand"]
+        text = say["failed" if failed else "good"]
+        zh = text["zh"].format(hand=hand["zh"], failed="，".join(say[k]["zh"] for k in failed))
+        en = text["en"].format(hand=hand["en"], failed=", ".join(say[k]["en"] for k in failed))
+        return Event(rule=self.entry.id, kind="violation" if failed else "desired", start_s=float(t[0]),
                      end_s=float(t[-1]), start_frame=rows[0][1], end_frame=rows[-1][1], person=self.person,
-                     severity="medium" if failed else "info", clause=GUIDE_CLAUSE, message_zh=zh, message_en=en,
+                     severity=self.entry.severity if failed else "info", clause=text["clause"], message_zh=zh,
+                     message_en=en,
                      peak={"feature": f"{side}_wrist_out", "value": _r(out[peak]), "time_s": round(float(t[peak]), 4),
                            "frame": rows[peak][1]},
                      evidence=criteria)
@@ -308,17 +306,15 @@ class HandoverDetector:
 
     Feed the same rows as :class:`GuideGestureDetector`. A hand-over is a
     posture the hands *move into* (forward reach grows by ``min_reach_gain``)
-    and hold for ``min_duration_s``. Thresholds: :class:`HandoverOptions`, as
-    ``options`` or keyword overrides. ``rule_id`` names both kinds of event;
-    ``mirrored`` only changes which hand a one-handed event names.
+    and hold for ``min_duration_s``. Thresholds: :class:`HandoverOptions`, from the
+    entry or keyword overrides; ``mirrored`` only changes which hand a one-handed event names.
     """
 
-    def __init__(self, person: int = 0, mirrored: bool = False, options: Optional[HandoverOptions] = None,
-                 rule_id: str = "hand.two_hand_give", **thresholds):
-        self.o = _options(HandoverOptions, options, thresholds)
+    def __init__(self, entry: DetectorEntry, person: int = 0, mirrored: bool = False, **thresholds):
+        self.o = _options(HandoverOptions, entry, thresholds)
+        self.entry, self.say = entry, entry.texts(HANDOVER_TEXTS)
         self.person = person
         self.mirrored = mirrored
-        self.rule_id = rule_id
         self.spans = {"both": _Span(), "left": _Span(), "right": _Span()}
         self.history: Deque[Tuple[float, Dict[str, float]]] = deque()  # (t, reach per posture)
 
@@ -385,7 +381,7 @@ class HandoverDetector:
                                                      "shoulder widths apart"),
                         "in_front": _criterion(abs(med["wrists_mid_offset"]), o.off_centre_max, "<=",
                                                "shoulder widths off the midline")}
-            kind, zh, en, feature = "desired", "双手递接物品", "Handing over with both hands", "min wrist_forward"
+            kind, text, feature = "desired", self.say["two_hands"], "min wrist_forward"
         else:
             other = "left" if name == "right" else "right"
             hand = {"left": "right", "right": "left"}[name] if self.mirrored else name  # the person's own side
@@ -394,10 +390,11 @@ class HandoverDetector:
                         "reach": _criterion(med[f"{name}_wrist_forward"], o.one_forward_min, ">=",
                                             f"{ahead} (the reaching hand)")}
             kind, feature = "violation", f"{name}_wrist_forward"
-            zh = f"单手递接物品({'左手' if hand == 'left' else '右手'})"
-            en = f"Handing over with one hand ({hand})"
-        return [Event(rule=self.rule_id, kind=kind, start_s=rows[0][0], end_s=rows[-1][0], start_frame=rows[0][1],
-                      end_frame=rows[-1][1], person=self.person, severity="info" if kind == "desired" else "medium",
-                      clause=HANDOVER_CLAUSE, message_zh=zh, message_en=en, evidence=evidence,
+            text = self.say["one_hand"]
+        words = self.say[f"{hand}_hand"] if name != "both" else {"zh": "", "en": ""}
+        zh, en = text["zh"].format(hand=words["zh"]), text["en"].format(hand=words["en"])
+        return [Event(rule=self.entry.id, kind=kind, start_s=rows[0][0], end_s=rows[-1][0], start_frame=rows[0][1],
+                      end_frame=rows[-1][1], person=self.person, severity="info" if kind == "desired" else self.entry.severity,
+                      clause=text["clause"], message_zh=zh, message_en=en, evidence=evidence,
                       peak={"feature": feature, "value": _r(rows[top][2]), "time_s": round(rows[top][0], 4),
                             "frame": rows[top][1]})]

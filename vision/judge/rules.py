@@ -14,24 +14,19 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple, Union
 
 import numpy as np
 import yaml
 
-from vision.features.table import FEATURES
+from vision.judge.catalogue import (KINDS, SEVERITIES, DetectorEntry, Entry, RulesError, Ctx,  # noqa: F401 (re-exported)
+                                    parse_detectors, parse_head)
 
-SEVERITIES = ("info", "low", "medium", "high")
 #: Camera views, told apart by the ``profile`` feature (how side-on the torso is).
 VIEWS = ("front", "three-quarter", "side")
 VIEW_EDGES = (0.35, 0.65)  # profile below the first: front; above the second: side
-KINDS = ("violation", "desired")
-
-
-class RulesError(Exception):
-    """The rules file is invalid; the message says where and how to fix it."""
 
 
 @dataclass(frozen=True)
@@ -85,13 +80,9 @@ class Group:
 
 
 @dataclass(frozen=True)
-class Rule:
-    id: str
-    kind: str
-    clause: str
-    severity: str
-    message_zh: str
-    message_en: str
+class Rule(Entry):
+    """A rule judged by its condition over features (the head fields: :class:`~vision.judge.catalogue.Entry`)."""
+
     condition: Group
     min_duration_s: float
     merge_gap_s: float
@@ -128,13 +119,25 @@ class RuleSet:
     baseline_clamp: Dict[str, Tuple[float, float]]
     sha256: str
     path: str
-    #: gesture detectors that are not threshold rules (``vision/judge/gesture_registry.py``):
-    #: id -> options object, for the enabled ones
-    detectors: Dict[str, object] = field(default_factory=dict)
+    #: rules judged by their own code (``detectors:``), enabled or not, in file order
+    detector_entries: List[DetectorEntry] = field(default_factory=list)
+    #: the ``appearance:`` section (settings shared by the look.* checks), checked by ``appearance.py``
+    appearance: Dict[str, object] = field(default_factory=dict)
 
     @property
     def enabled(self) -> List[Rule]:
         return [r for r in self.rules if r.enabled]
+
+    @property
+    def detectors(self) -> Dict[str, DetectorEntry]:
+        """The enabled detector entries, by id."""
+        return {d.id: d for d in self.detector_entries if d.enabled}
+
+    def catalogue(self) -> Dict[str, Dict[str, object]]:
+        """Every id the tool can emit, with its texts (for run.json and the report): rules, then detectors."""
+        return {r.id: {"kind": r.kind, "severity": r.severity, "clause": r.clause, "message_zh": r.message_zh,
+                       "message_en": r.message_en, "experimental": r.experimental, "enabled": r.enabled}
+                for r in [*self.rules, *self.detector_entries]}
 
     def relative_features(self) -> List[str]:
         out = []
@@ -152,7 +155,7 @@ def _comparisons(node) -> List[Comparison]:
 
 
 # --- loading ----------------------------------------------------------------
-TOP_KEYS = {"version", "calibration", "defaults", "rules", "detectors"}
+TOP_KEYS = {"version", "calibration", "defaults", "rules", "detectors", "appearance"}
 CAL_KEYS = {"window_s", "clamp"}
 DEFAULT_KEYS = {"min_duration_s", "merge_gap_s", "severity"}
 RULE_KEYS = {"id", "kind", "clause", "severity", "message", "all", "any", "min_duration_s",
@@ -160,40 +163,7 @@ RULE_KEYS = {"id", "kind", "clause", "severity", "message", "all", "any", "min_d
 CMP_KEYS = {"feature", "above", "below", "exit", "relative", "missing"}
 
 
-class _Ctx:
-    def __init__(self, path: str):
-        self.path = path
-
-    def fail(self, where: str, msg: str) -> None:
-        raise RulesError(f"{self.path}: {where}: {msg}")
-
-    def keys(self, where: str, obj, allowed: set) -> None:
-        if not isinstance(obj, dict):
-            self.fail(where, f"expected a mapping, got {type(obj).__name__}")
-        for k in obj:
-            if k not in allowed:
-                hint = difflib.get_close_matches(str(k), sorted(allowed), n=1)
-                tip = f"; did you mean '{hint[0]}'?" if hint else f"; allowed keys: {', '.join(sorted(allowed))}"
-                self.fail(f"{where}.{k}", f"unknown key{tip}")
-
-    def number(self, where: str, value, positive: bool = False, non_negative: bool = False) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            self.fail(where, f"must be a number, got {value!r}")
-        if positive and not value > 0:
-            self.fail(where, f"must be > 0, got {value}")
-        if non_negative and value < 0:
-            self.fail(where, f"must be >= 0, got {value}")
-        return float(value)
-
-    def feature(self, where: str, name) -> str:
-        if name not in FEATURES:
-            hint = difflib.get_close_matches(str(name), sorted(FEATURES), n=1)
-            tip = f"; did you mean '{hint[0]}'?" if hint else ""
-            self.fail(where, f"unknown feature {name!r}{tip}")
-        return name
-
-
-def _parse_cmp(ctx: _Ctx, where: str, obj) -> Comparison:
+def _parse_cmp(ctx: Ctx, where: str, obj) -> Comparison:
     ctx.keys(where, obj, CMP_KEYS)
     if "feature" not in obj:
         ctx.fail(where, "missing 'feature'")
@@ -216,7 +186,7 @@ def _parse_cmp(ctx: _Ctx, where: str, obj) -> Comparison:
     return Comparison(feat, op, enter, exit_, relative, missing == "pass")
 
 
-def _parse_items(ctx: _Ctx, where: str, items) -> Tuple:
+def _parse_items(ctx: Ctx, where: str, items) -> Tuple:
     if not isinstance(items, list) or not items:
         ctx.fail(where, "must be a non-empty list of comparisons")
     out = []
@@ -230,28 +200,10 @@ def _parse_items(ctx: _Ctx, where: str, items) -> Tuple:
     return tuple(out)
 
 
-def _parse_rule(ctx: _Ctx, i: int, obj, defaults: dict) -> Rule:
+def _parse_rule(ctx: Ctx, i: int, obj, defaults: dict) -> Rule:
     rid = obj.get("id") if isinstance(obj, dict) else None
     where = f"rules[{i}]" + (f" ({rid})" if rid else "")
-    ctx.keys(where, obj, RULE_KEYS)
-    for key in ("id", "clause", "message"):
-        if key not in obj:
-            ctx.fail(where, f"missing '{key}'")
-    if not isinstance(rid, str) or not rid:
-        ctx.fail(f"{where}.id", "must be a non-empty string such as 'sit.lean_back'")
-    kind = obj.get("kind", "violation")
-    if kind not in KINDS:
-        ctx.fail(f"{where}.kind", f"must be one of {', '.join(KINDS)}, got {kind!r}")
-    severity = obj.get("severity", defaults.get("severity", "medium"))
-    if severity not in SEVERITIES:
-        hint = difflib.get_close_matches(str(severity), SEVERITIES, n=1)
-        ctx.fail(f"{where}.severity", f"must be one of {', '.join(SEVERITIES)}, got {severity!r}"
-                 + (f"; did you mean '{hint[0]}'?" if hint else ""))
-    msg = obj["message"]
-    ctx.keys(f"{where}.message", msg, {"zh", "en"})
-    for lang in ("zh", "en"):
-        if not isinstance(msg.get(lang), str) or not msg[lang].strip():
-            ctx.fail(f"{where}.message.{lang}", "missing: every rule has a Chinese and an English message")
+    head = parse_head(ctx, where, obj, defaults, RULE_KEYS)
     groups = [Group(m, _parse_items(ctx, f"{where}.{m}", obj[m])) for m in ("all", "any") if m in obj]
     if not groups:
         ctx.fail(where, "needs a condition: 'all' and/or 'any' with a list of comparisons")
@@ -274,12 +226,6 @@ def _parse_rule(ctx: _Ctx, i: int, obj, defaults: dict) -> Rule:
     region_from = obj.get("region_from")
     if region_from is not None and "{region}" not in str(region_from):
         ctx.fail(f"{where}.region_from", "must contain '{region}', e.g. 'hand_{region}_dist'")
-    enabled = obj.get("enabled", True)
-    if not isinstance(enabled, bool):
-        ctx.fail(f"{where}.enabled", f"must be true or false, got {enabled!r}")
-    experimental = obj.get("experimental", False)
-    if not isinstance(experimental, bool):
-        ctx.fail(f"{where}.experimental", f"must be true or false, got {experimental!r}")
     views = obj.get("views", list(VIEWS))
     if not isinstance(views, list) or not views:
         ctx.fail(f"{where}.views", f"must be a list of views ({', '.join(VIEWS)}), got {views!r}")
@@ -288,13 +234,13 @@ def _parse_rule(ctx: _Ctx, i: int, obj, defaults: dict) -> Rule:
             hint = difflib.get_close_matches(str(v), VIEWS, n=1)
             ctx.fail(f"{where}.views[{j}]", f"unknown view {v!r}" + (f"; did you mean '{hint[0]}'?" if hint
                                                                        else f"; one of {', '.join(VIEWS)}"))
-    return Rule(rid, kind, str(obj["clause"]), severity, msg["zh"].strip(), msg["en"].strip(), condition,
-                min_d, gap, peak_feature, peak_mode, evidence, region_from, enabled, tuple(views),
-                experimental)
+    return Rule(head["id"], head["kind"], head["clause"], head["severity"], head["message_zh"], head["message_en"],
+                condition, min_d, gap, peak_feature, peak_mode, evidence, region_from, head["enabled"],
+                tuple(views), head["experimental"])
 
 
 def parse_rules(text: str, path: str = "rules.yaml") -> RuleSet:
-    ctx = _Ctx(path)
+    ctx = Ctx(path)
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -332,40 +278,16 @@ def parse_rules(text: str, path: str = "rules.yaml") -> RuleSet:
         if r.id in seen:
             ctx.fail(f"rules[{i}] ({r.id}).id", "duplicate id: each rule id appears once")
         seen.add(r.id)
-    detectors = _parse_detectors(ctx, doc.get("detectors", {}) or {})
+    detectors = parse_detectors(ctx, doc.get("detectors") or [], defaults)
+    for j, d in enumerate(detectors):
+        if d.id in seen:
+            ctx.fail(f"detectors[{j}] ({d.id}).id", "duplicate id: each id appears once in rules and detectors")
+        seen.add(d.id)
+    appearance = doc.get("appearance") or {}
+    if not isinstance(appearance, dict):
+        ctx.fail("appearance", f"expected a mapping, got {type(appearance).__name__}")
     sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return RuleSet(rules, (w0, w1), clamp, sha, path, detectors)
-
-
-def _parse_detectors(ctx: _Ctx, obj) -> Dict[str, object]:
-    """``detectors: {hand.guide_form: {enabled: true, <threshold>: value, ...}, ...}``."""
-    from vision.judge.gesture_registry import DETECTOR_OPTIONS
-
-    ctx.keys("detectors", obj, set(DETECTOR_OPTIONS))
-    out = {}
-    for det_id, conf in obj.items():
-        where = f"detectors.{det_id}"
-        conf = conf or {}
-        cls = DETECTOR_OPTIONS[det_id]
-        names = {f.name: f for f in fields(cls)}
-        ctx.keys(where, conf, set(names) | {"enabled"})
-        enabled = conf.get("enabled", True)
-        if not isinstance(enabled, bool):
-            ctx.fail(f"{where}.enabled", f"must be true or false, got {enabled!r}")
-        values = {}
-        for k, v in conf.items():
-            if k == "enabled":
-                continue
-            default = getattr(cls(), k)
-            if isinstance(default, tuple):
-                if not (isinstance(v, list) and len(v) == len(default)):
-                    ctx.fail(f"{where}.{k}", f"must be a list of {len(default)} numbers, got {v!r}")
-                values[k] = tuple(ctx.number(f"{where}.{k}", x) for x in v)
-            else:
-                values[k] = ctx.number(f"{where}.{k}", v)
-        if enabled:
-            out[det_id] = cls(**values)
-    return out
+    return RuleSet(rules, (w0, w1), clamp, sha, path, detectors, appearance)
 
 
 def load_rules(path: str | Path) -> RuleSet:
