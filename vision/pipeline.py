@@ -25,6 +25,7 @@ from vision.judge.appearance import AppearanceSampler
 from vision.io.cache import LandmarkCacheWriter, load_meta, load_tracks
 from vision.io.events import SCHEMA_VERSION, Event, EventWriter, read_events, write_csv
 from vision.io.frames import FrameSource, SourceInfo
+from vision.detect.base import choose_detector
 from vision.detect.landmarks import FrameLandmarks
 from vision.judge.rules import RuleSet
 
@@ -75,21 +76,24 @@ def analyze(input_path: str, out_dir: str, rules: RuleSet, sample_fps: Optional[
             start_s: float = 0.0, end_s: Optional[float] = None, progress: bool = True,
             options: PersonOptions = PersonOptions(), appearance: Optional[str] = "brows",
             detector_factory: Optional[Callable] = None,
-            on_event: Optional[Callable[[Event], None]] = None) -> RunResult:
+            on_event: Optional[Callable[[Event], None]] = None,
+            backend: str = "holistic", models: Optional[str] = None) -> RunResult:
     """Run the models over ``input_path`` and the rules over their landmarks.
 
     ``appearance``: the experimental clause 1.2 checks, judged once on the
     clearest frontal frames, with this fringe rule ("brows" 前发不过眉 or
     "forehead" 前发不附额); None skips them. ``on_event`` is called with each
-    event as it closes (a live camera prints them).
+    event as it closes (a live camera prints them). ``backend`` (holistic or
+    tasks) and ``models`` (folder) choose the landmark detector
+    (:func:`vision.detect.base.choose_detector`) unless ``detector_factory`` is given.
     """
     t_start = time.perf_counter()
+    if detector_factory is None:  # the backend asked for, its model files checked before anything runs
+        detector_factory = choose_detector(backend, models).open
     src = FrameSource(input_path, sample_fps=sample_fps, start_s=start_s, end_s=end_s)  # checks the input first
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     info: SourceInfo = src.info
-    if detector_factory is None:
-        from vision.detect.holistic import make_detector as detector_factory  # Holistic, or models/*.task if present
     status = "complete"
     events: List[Event] = []
     t_models = 0.0
