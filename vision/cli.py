@@ -51,8 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--out", required=True, help="run folder to write (events.jsonl, events.csv, run.json, landmarks/)")
     a.add_argument("--rules", default=str(PACKAGED_RULES), help=f"rules file (default: {PACKAGED_RULES})")
     a.add_argument("--backend", choices=["holistic", "tasks"], default="holistic",
-                   help="landmark models: 'holistic' (default; MediaPipe Holistic, models inside the mediapipe "
-                        "wheel) or 'tasks' (MediaPipe Tasks .task files from the models folder)")
+                   help="landmark models: 'holistic' (default; MediaPipe Holistic, its models bundled in its "
+                        "pip wheel) or 'tasks' (MediaPipe Tasks .task files from the models folder)")
     a.add_argument("--models", metavar="DIR", default=None,
                    help="models folder for --backend tasks (default: $CONDUCT_COACH_MODELS, else the "
                         "package's own models folder)")
