@@ -82,8 +82,9 @@ def choose_detector(backend: str = DEFAULT_BACKEND, models: Optional[str | Path]
         return DetectorChoice(backend, folder)
     files = find_task_files(folder)
     if files.pose is None:
-        raise ModelsError(f"--backend tasks needs a pose model in {folder}: {' or '.join(POSE_FILES)} "
-                          "(scripts/make_pose_bundle.py builds one offline; see models/README.md)")
+        wanted = ", ".join(POSE_FILES[:-1]) + " or " + POSE_FILES[-1]
+        raise ModelsError(f"--backend tasks needs a pose model in {folder}: {wanted} "
+                          "(see models/README.md; scripts/make_pose_bundle.py builds one offline)")
     return DetectorChoice(backend, folder, files)
 
 
