@@ -11,7 +11,7 @@ opens it; see ``models/README.md``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -19,6 +19,7 @@ from vision.detect.landmarks import N_FACE, N_HAND, N_POSE, PersonLandmarks
 from vision.detect.models import sha256_of, wheel_entry
 from vision.detect.native import landmark_array, quiet_native_stderr
 from vision.detect.people import NOSE, Pose, assemble_people, hand_boxes, head_box, seen_before
+
 
 def _points(landmarks, n: int) -> np.ndarray:
     out = np.full((n, 3), np.nan, np.float32)
@@ -108,11 +109,11 @@ class TasksDetector:
     timestamps that must increase (sent to MediaPipe in whole ms, nudged up by
     1 ms where two frames round to the same ms), or in IMAGE mode with
     ``still_images=True``. Faces and hands are looked for in crops around each
-    pose's head and hands (:func:`~vision.detect.people.head_box`, ``hand_boxes``), each crop
-    judged on its own (IMAGE mode), as Holistic does: on the full frame their
-    detectors miss faces and hands that are small in it.
+    pose's head and hands (``people.head_box``, ``people.hand_boxes``), each
+    crop judged on its own (IMAGE mode), as Holistic does: on the full frame
+    their detectors miss faces and hands that are small in it.
 
-    People are numbered by :func:`~vision.detect.people.person_ids`: in a still, 0 is the largest
+    People are numbered by ``people.person_ids``: in a still, 0 is the largest
     and most central; in a video, ids stay with people from frame to frame.
     With ``num_poses=1`` the pose model itself picks the one person (its most
     confident detection, as Holistic does). Use as a context manager.
