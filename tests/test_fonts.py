@@ -1,4 +1,4 @@
-"""The CJK font for Chinese text: $CONDUCT_COACH_FONT, then fontconfig (only a font that draws Chinese), then Debian paths.
+"""The CJK font: $CONDUCT_COACH_FONT, then fontconfig (only a font that draws Chinese), then the Debian paths.
 
 Fontconfig and the glyph check are replaced by stand-ins, so the order is
 tested whatever fonts this machine has; the last test checks the real

@@ -1,4 +1,4 @@
-"""Installs anywhere: the wheel carries the default rules and every file of models/, and finds them without the checkout.
+"""Installs anywhere: the wheel carries the default rules and every file of models/ and finds them on its own.
 
 Builds the wheel once (``pip wheel . --no-deps``, a few seconds; skipped
 when pip cannot fetch the build backend, i.e. offline), then imports the
