@@ -4,8 +4,10 @@
     python scripts/make_pose_bundle.py [--models-dir models] [--hands]
 
 The bundle holds the same pose models Holistic uses (pose_detection +
-pose_landmark_full), packaged for MediaPipe's Tasks API, so the analysis then
-runs the Tasks detector, which can follow several people a frame. ``--hands``
+pose_landmark_full), packaged for MediaPipe's Tasks API, so that
+``analyze --backend tasks`` (which can follow several people a frame) runs
+offline. Write it elsewhere with ``--models-dir DIR`` and point the analysis
+there with ``--models DIR`` or ``$CONDUCT_COACH_MODELS``. ``--hands``
 also writes ``hand_landmarker.task`` (palm_detection_full + hand_landmark_full).
 No network is needed. An official ``.task`` file of the same name is
 overwritten only with ``--force``. See ``models/README.md``.
@@ -27,8 +29,8 @@ def main(argv=None) -> int:
     ap.add_argument("--force", action="store_true", help="overwrite existing .task files")
     args = ap.parse_args(argv)
 
-    from vision.detect.holistic import filtered_stderr
-    from vision.detect.tasks import build_bundled_task
+    from vision.detect.bundles import build_bundled_task
+    from vision.detect.native import filtered_stderr
 
     jobs = [("pose", "pose_landmarker_full.task")] + ([("hand", "hand_landmarker.task")] if args.hands else [])
     with filtered_stderr():

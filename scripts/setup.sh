@@ -6,7 +6,12 @@
 #   scripts/setup.sh          # to run the tool
 #   scripts/setup.sh --test   # to run the tests too
 #
-# System packages (Debian): a CJK font for Chinese text in videos and clips,
+# The install here is editable (edit rules.yaml and models/ in place). The
+# package also installs anywhere without the checkout: `pip install .` (or a
+# wheel) carries rules.yaml and every file of models/ inside it.
+#
+# System packages (Debian): a CJK font for Chinese text in videos and clips
+# (any font fontconfig knows that covers Chinese will do, or $CONDUCT_COACH_FONT),
 # and, for --test, Chromium to check the HTML report in a real browser.
 # Installed when apt-get is there and we may use it; otherwise say what is missing.
 set -euo pipefail

@@ -182,7 +182,7 @@ def test_a_progress_bar_shows_in_a_terminal_without_mediapipe_chatter(tmp_path):
     import os
     import pty
 
-    from vision.detect.holistic import NOISE
+    from vision.detect.native import NOISE
 
     clip = REPO.parent / "shared" / "media" / "face_touch" / "woman_chin_on_hands_then_hand_on_head.gif"
     if not clip.is_file():

@@ -1,4 +1,4 @@
-"""``models/``: official ``.task`` files are preferred when present, and run.json says which model ran.
+"""``--backend tasks``: the ``.task`` files of a models folder, and run.json says which model ran.
 
 The first tests need no model: which files are found, and how separately
 found poses, faces and hands are put together into people. The ``real``
@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from builders import make_person
-from vision.detect.tasks import Pose, TaskFiles, assemble_people, find_task_files, person_ids
+from vision.detect.models import TaskFiles, find_task_files
+from vision.detect.people import Pose, assemble_people, person_ids
 
 MEDIA = Path(__file__).resolve().parent.parent.parent / "shared" / "media"
 THREE = MEDIA / "standing" / "three_business_people_standing.jpg"
@@ -33,7 +34,7 @@ def _touch(folder: Path, *names: str) -> Path:
 
 
 def test_no_task_files_in_an_empty_or_missing_folder(tmp_path):
-    """An empty models folder, or none at all, finds nothing (the default: Holistic)."""
+    """An empty models folder, or none at all, finds no .task file."""
     assert find_task_files(_touch(tmp_path / "models")) == TaskFiles()
     assert find_task_files(tmp_path / "absent") == TaskFiles()
 
@@ -94,7 +95,7 @@ def test_the_subject_is_the_largest_most_central_person(pair):
 @pytest.mark.parametrize("facing", ["front", "right", 45.0])
 def test_crops_hold_the_whole_face_and_hands(facing):
     """The head box holds every face-mesh point, each hand box its hand, seen from the front, side or three-quarter."""
-    from vision.detect.tasks import hand_boxes, head_box
+    from vision.detect.people import hand_boxes, head_box
 
     p = make_person(facing=facing, hand_at="chin", other_hand="lap", image_wh=(1280, 720), hip_px=(640, 500))
     wh = (1280, 720)
@@ -111,7 +112,7 @@ def test_crops_hold_the_whole_face_and_hands(facing):
 
 def test_no_hand_box_for_a_hand_outside_the_image():
     """The pose's guess of a hand below the frame gets no crop (nothing to find there)."""
-    from vision.detect.tasks import hand_boxes
+    from vision.detect.people import hand_boxes
 
     p = make_person(hand_at=(0.5, 1.3), other_hand="lap")
     assert len(hand_boxes(_pose(p), IMAGE_WH)) == 1
@@ -135,7 +136,7 @@ def test_ids_stay_with_people_from_frame_to_frame(pair):
 @pytest.fixture(scope="module")
 def models_dir(tmp_path_factory) -> Path:
     """A models folder holding only ``pose_landmarker_full.task``, built offline from the wheel's tflite files."""
-    from vision.detect.tasks import build_bundled_task
+    from vision.detect.bundles import build_bundled_task
 
     d = tmp_path_factory.mktemp("repo") / "models"
     build_bundled_task("pose", d / "pose_landmarker_full.task")
@@ -158,29 +159,24 @@ def _holistic_pose(image: np.ndarray) -> np.ndarray:
     return person.pose_xyz
 
 
-def test_an_empty_models_folder_gives_holistic(tmp_path):
-    """No pose .task in models/: the bundled Holistic detector, and model_names says why."""
-    from vision.detect.holistic import HolisticDetector, make_detector
-
-    with make_detector(still_images=True, models_dir=tmp_path) as det:
-        assert type(det) is HolisticDetector
-        assert "no pose_landmarker" in det.model_names["selection"]
-    assert "selection" not in HolisticDetector(still_images=True).model_names  # unchanged when built directly
-
-
 @pytest.mark.real
 @pytest.mark.skipif(not THREE.exists(), reason="../shared/media is not beside the repo")
-def test_a_pose_task_file_gives_the_tasks_detector(models_dir):
-    """A pose .task in models/ is preferred; model_names names the file (with a sha256 prefix) and the fallbacks."""
-    from vision.detect.holistic import make_detector
+def test_the_tasks_backend_names_its_files_with_their_sha256(models_dir):
+    """--backend tasks: model_names gives the folder, the pose .task with the sha256 of its bytes, and the
+    wheel's legacy face and hand models that stand in for the absent face and hand files."""
+    import hashlib
+
+    from vision.detect.base import open_detector
     from vision.detect.tasks import TasksDetector
 
-    with make_detector(still_images=True, models_dir=models_dir) as det:
+    with open_detector("tasks", models_dir, still_images=True) as det:
         assert isinstance(det, TasksDetector)
         names = det.model_names
-    assert names["pose"].startswith("pose_landmarker_full.task (sha256 ")
-    assert "pose_landmarker_full.task found in" in names["selection"]
-    assert names["face"].startswith("solutions.face_mesh") and names["hands"].startswith("solutions.hands")
+    pose = models_dir / "pose_landmarker_full.task"
+    assert names["backend"] == "tasks" and names["models_dir"] == str(models_dir.resolve())
+    assert names["files"]["pose"] == {"file": pose.name, "sha256": hashlib.sha256(pose.read_bytes()).hexdigest()}
+    assert names["files"]["face"]["file"] == "mediapipe/modules/face_landmark/face_landmark_with_attention.tflite"
+    assert names["files"]["hands"]["file"] == "mediapipe/modules/hand_landmark/hand_landmark_full.tflite"
 
 
 @pytest.mark.real
@@ -195,10 +191,10 @@ def test_tasks_pose_matches_holistic_on_a_still(models_dir, path, body_atol, han
     finger points 17 to 22 within 0.032, median 0.001), so the pose's finger
     points get 0.04 there.
     """
-    from vision.detect.holistic import make_detector
+    from vision.detect.base import open_detector
 
     image = _read(path)
-    with make_detector(still_images=True, models_dir=models_dir) as det:
+    with open_detector("tasks", models_dir, still_images=True) as det:
         people = det.detect(image, 0.0)
     assert len(people) == 1 and people[0].person_id == 0
     got, want = people[0].pose_xyz[:, :2], _holistic_pose(image)[:, :2]
@@ -214,11 +210,11 @@ def test_tasks_pose_matches_holistic_on_a_still(models_dir, path, body_atol, han
 @pytest.mark.skipif(not THREE.exists(), reason="../shared/media is not beside the repo")
 def test_nobody_on_a_grey_image(models_dir):
     """A plain grey frame gives no people, in IMAGE and in VIDEO mode."""
-    from vision.detect.holistic import make_detector
+    from vision.detect.base import open_detector
 
     grey = np.full((480, 640, 3), 127, np.uint8)
     for still in (True, False):
-        with make_detector(still_images=still, models_dir=models_dir) as det:
+        with open_detector("tasks", models_dir, still_images=still) as det:
             assert det.detect(grey, 0.0) == []
             assert det.detect(grey, 0.1) == []
 
@@ -228,10 +224,10 @@ def test_nobody_on_a_grey_image(models_dir):
 @pytest.mark.parametrize("path, n", [(TWO, 2), (THREE, 3)], ids=["two-men", "three-people"])
 def test_several_people_get_distinct_ids_and_their_own_parts(models_dir, path, n):
     """num_poses=n finds n people, ids 0..n-1, each with the face at their own nose and hands at their own wrists."""
-    from vision.detect.holistic import make_detector
+    from vision.detect.base import open_detector
 
     image = _read(path)
-    with make_detector(still_images=True, models_dir=models_dir, num_poses=n) as det:
+    with open_detector("tasks", models_dir, still_images=True, num_poses=n) as det:
         people = det.detect(image, 0.0)
     assert sorted(p.person_id for p in people) == list(range(n))
     noses = np.array([p.pose_xyz[0, :2] for p in people])
@@ -253,9 +249,9 @@ def test_several_people_get_distinct_ids_and_their_own_parts(models_dir, path, n
 @pytest.mark.skipif(not THREE.exists(), reason="../shared/media is not beside the repo")
 def test_hands_follow_the_person_in_a_group_photo(models_dir):
     """Three people: the centre man gets both his hands, his left one on the image's right."""
-    from vision.detect.holistic import make_detector
+    from vision.detect.base import open_detector
 
-    with make_detector(still_images=True, models_dir=models_dir, num_poses=3) as det:
+    with open_detector("tasks", models_dir, still_images=True, num_poses=3) as det:
         people = det.detect(_read(THREE), 0.0)
     # Found by place, not by id: he is id 0, but by a margin of 1 % in prominence over the taller man.
     subject = next(p for p in people if 0.4 < p.pose_xyz[0, 0] < 0.5)
@@ -268,11 +264,11 @@ def test_hands_follow_the_person_in_a_group_photo(models_dir):
 @pytest.mark.skipif(not CLIP.exists(), reason="../shared/media is not beside the repo")
 def test_video_mode_tracks_with_increasing_timestamps(models_dir):
     """VIDEO mode: a person on every frame of a clip; a timestamp that does not increase is refused."""
-    from vision.detect.holistic import make_detector
+    from vision.detect.base import open_detector
     from vision.io.frames import FrameSource
 
     with FrameSource(CLIP, sample_fps=10.0, end_s=1.0) as src, \
-            make_detector(still_images=False, models_dir=models_dir) as det:
+            open_detector("tasks", models_dir, still_images=False) as det:
         frames = list(src)
         found = [len(det.detect(f.image_bgr, f.timestamp_s)) for f in frames]
         with pytest.raises(ValueError, match="timestamps must increase"):
@@ -287,14 +283,15 @@ def test_a_hand_task_file_replaces_the_legacy_hands(models_dir, tmp_path):
     """With a hand .task beside the pose one, HandLandmarker finds the hands, named in model_names."""
     import shutil
 
-    from vision.detect.holistic import make_detector
-    from vision.detect.tasks import build_bundled_task
+    from vision.detect.base import open_detector
+    from vision.detect.bundles import build_bundled_task
 
     d = tmp_path / "models"
     shutil.copytree(models_dir, d)
     build_bundled_task("hand", d / "hand_landmarker.task")
-    with make_detector(still_images=True, models_dir=d, num_poses=2) as det:
-        assert det.model_names["hands"].startswith("hand_landmarker.task (sha256 ")
+    with open_detector("tasks", d, still_images=True, num_poses=2) as det:
+        assert det.model_names["files"]["hands"]["file"] == "hand_landmarker.task"
+        assert "palm_detector" not in det.model_names["files"]  # the legacy Hands did not load
         people = det.detect(_read(TWO), 0.0)
     seen = [(p, w, getattr(p, side)) for p in people for side, w in (("left_hand_xyz", 15), ("right_hand_xyz", 16))
             if not np.isnan(getattr(p, side)).any()]

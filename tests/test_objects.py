@@ -5,12 +5,10 @@ import numpy as np
 import pytest
 
 from vision.detect.landmarks import PersonLandmarks
-from vision.detect.objects import CROP_SW, ObjectHit, best_scores, crop_boxes
+from vision.detect.objects import CROP_SW, ObjectHit, best_scores, crop_boxes, default_model_path
 
 WH = (640, 480)
 MEDIA = Path(__file__).resolve().parent.parent.parent / "shared" / "media"
-MODEL = Path(__file__).resolve().parent.parent.parent / "shared" / "models" / \
-    "coco_ssd_mobilenet_v1_1.0_quant_2018_06_29.tflite"
 
 
 def _person(points_px, hidden=()):
@@ -74,7 +72,9 @@ def test_a_phone_at_the_ear_is_found_in_the_hand_crop_not_on_the_whole_frame():
     from vision.detect.objects import ObjectDetector
 
     image = cv2.imread(str(MEDIA / "face_touch" / "hagrid_call_gesture_man_hand_at_ear.jpg"))
-    with HolisticDetector(still_images=True) as det, ObjectDetector(MODEL) as objects:
+    model = default_model_path()  # shipped in the package (models/)
+    assert model is not None
+    with HolisticDetector(still_images=True) as det, ObjectDetector(model) as objects:
         person = det.detect(image, 0.0)[0]
         crops = crop_boxes(person, (image.shape[1], image.shape[0]))
         in_crops = best_scores(objects.detect(image, crops))

@@ -101,6 +101,7 @@ def test_missing_cjk_font_is_a_one_line_error(monkeypatch):
     """No CJK font on the system: one line naming the Debian package."""
     monkeypatch.delenv("CONDUCT_COACH_FONT", raising=False)
     monkeypatch.setattr("vision.review.text.CANDIDATES", ["/nonexistent/font.ttc"])
+    monkeypatch.setattr("vision.review.text.fontconfig_cjk_fonts", lambda: [])
     with pytest.raises(FontMissing) as exc:
         find_cjk_font()
     assert "fonts-wqy-microhei" in str(exc.value) and "\n" not in str(exc.value)
@@ -405,7 +406,7 @@ def test_real_bystander_faces_are_blurred_subject_kept(tmp_path):
     src = MEDIA / "standing" / "three_business_people_standing.jpg"
     if not src.is_file():
         pytest.skip(f"{src} missing")
-    from vision.detect.holistic import FaceBoxDetector
+    from vision.detect.face_boxes import FaceBoxDetector
     from vision.review.privacy import subject_points
 
     d = _analyze(src, tmp_path / "three")

@@ -271,16 +271,9 @@ def test_io_and_review_import_nothing_from_features_or_judge():
     assert bad == []
 
 
-#: holistic.make_detector imports tasks, which imports holistic: the install branch splits them
-#: (detect/native.py, people.py); drop this entry when it lands.
-KNOWN_CYCLE = ("vision.detect.holistic", "vision.detect.tasks")
-
-
 def test_no_import_cycles_in_vision():
     """Imports inside functions count: a cycle there still ties the modules together."""
     graph = {_module(p): {m for m in _imports(p) if m.startswith("vision")} for p in VISION.rglob("*.py")}
-    if KNOWN_CYCLE[1] in graph.get(KNOWN_CYCLE[0], ()) and KNOWN_CYCLE[0] in graph.get(KNOWN_CYCLE[1], ()):
-        graph[KNOWN_CYCLE[1]].discard(KNOWN_CYCLE[0])
     state: dict = {}
 
     def visit(m, stack):

@@ -14,7 +14,8 @@ from typing import List, Optional, Tuple
 
 from vision import __version__
 
-REPO_RULES = Path(__file__).resolve().parent.parent / "rules.yaml"
+#: The rules shipped inside the package; in a checkout, a link to the repository's rules.yaml (the file to edit).
+PACKAGED_RULES = (Path(__file__).resolve().parent / "rules.yaml").resolve()
 DEFAULT_FPS = 10.0
 EXIT_INPUT, EXIT_PARTIAL, EXIT_INTERRUPTED = 2, 3, 130
 PROGRAM = "conduct-coach"  # the console script; `python -m vision` is the same program
@@ -64,7 +65,13 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("input", nargs="?", help="video (mp4, avi, mov, mkv, webm, gif), folder of frames, image, "
                    "or camera:N for live camera N (events are printed as they close; stop with Ctrl-C or --end)")
     a.add_argument("--out", required=True, help="run folder to write (events.jsonl, events.csv, run.json, landmarks/)")
-    a.add_argument("--rules", default=str(REPO_RULES), help="rules file (default: the repo's rules.yaml)")
+    a.add_argument("--rules", default=str(PACKAGED_RULES), help=f"rules file (default: {PACKAGED_RULES})")
+    a.add_argument("--backend", choices=["holistic", "tasks"], default="holistic",
+                   help="landmark models: 'holistic' (default; MediaPipe Holistic, its models bundled in its "
+                        "pip wheel) or 'tasks' (MediaPipe Tasks .task files from the models folder)")
+    a.add_argument("--models", metavar="DIR", default=None,
+                   help="models folder for --backend tasks (default: $CONDUCT_COACH_MODELS, else the "
+                        "package's own models folder)")
     a.add_argument("--fps", type=_fps, default=None,
                    help=f"analysis rate, >= 0; frames in between are skipped cheaply (default {DEFAULT_FPS:g}; "
                         "0 = every frame; for a folder of frames: its frame rate)")
@@ -96,7 +103,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="first analyse every labelled file that has no run yet (into --runs)")
     e.add_argument("--reanalyze", action="store_true",
                    help="first re-run the rules on every run's landmark cache (after editing rules.yaml)")
-    e.add_argument("--rules", default=str(REPO_RULES), help="rules for --analyze/--reanalyze")
+    e.add_argument("--rules", default=str(PACKAGED_RULES), help="rules for --analyze/--reanalyze")
     e.add_argument("--fps", type=_fps, default=DEFAULT_FPS, help="analysis rate for --analyze (0 = every frame)")
     e.add_argument("--tolerance", type=float, default=0.25, help="seconds of slack when matching intervals")
     e.add_argument("--json", help="also write the scores to this file")
@@ -152,7 +159,8 @@ def cmd_analyze(args) -> int:
     res = analyze(args.input, args.out, rules, sample_fps=fps, start_s=args.start, end_s=args.end,
                   progress=not args.quiet and args.stderr_tty, options=options,
                   appearance=None if args.no_appearance else args.fringe_rule,
-                  on_event=_print_event if live else None, overwrite=args.overwrite)
+                  on_event=_print_event if live else None, overwrite=args.overwrite,
+                  backend=args.backend, models=args.models)
     _say_cleared(res)
     if args.save_profile and res.info.get("baseline"):
         save_profile(args.save_profile, res.info["baseline"], source=args.input)
@@ -235,6 +243,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     from vision.io.frames import InputError
     from vision.io.run_meta import RunMetaError
     from vision.judge.rules import RulesError
+    from vision.detect.models import ModelsError
 
     from vision.cli_outputs import USER_ERRORS
 
@@ -242,12 +251,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     handlers = _all_handlers(parser)
     args = parser.parse_args(argv)
     args.stderr_tty = sys.stderr.isatty()  # asked before filtered_stderr() puts a pipe in its place
-    from vision.detect.holistic import filtered_stderr
+    from vision.detect.native import filtered_stderr
 
     try:
         with filtered_stderr():
             return handlers[args.command](args)
-    except (InputError, RulesError, CacheError, LabelsError, ProfileError, InputProblem, RunMetaError,
+    except (InputError, RulesError, CacheError, LabelsError, ProfileError, ModelsError, InputProblem, RunMetaError,
             *USER_ERRORS) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INPUT

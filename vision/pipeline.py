@@ -29,6 +29,7 @@ from vision.io.events import Event, EventWriter, read_events, write_csv
 from vision.io.frames import FrameSource, SourceInfo
 from vision.io.run_folder import OUTPUT_ENTRIES, prepare_out_dir, used_entries
 from vision.io.run_meta import read_run_json, write_run_json
+from vision.detect.base import choose_detector
 from vision.detect.landmarks import FrameLandmarks
 from vision.judge.rules import RuleSet
 
@@ -105,7 +106,8 @@ def analyze(input_path: str, out_dir: str, rules: RuleSet, sample_fps: Optional[
             start_s: float = 0.0, end_s: Optional[float] = None, progress: bool = True,
             options: PersonOptions = PersonOptions(), appearance: Optional[str] = "brows",
             detector_factory: Optional[Callable] = None,
-            on_event: Optional[Callable[[Event], None]] = None, overwrite: bool = False) -> RunResult:
+            on_event: Optional[Callable[[Event], None]] = None, overwrite: bool = False,
+            backend: str = "holistic", models: Optional[str] = None) -> RunResult:
     """Run the models over ``input_path`` and the rules over their landmarks.
 
     ``appearance``: the experimental clause 1.2 checks, judged once on the
@@ -113,13 +115,16 @@ def analyze(input_path: str, out_dir: str, rules: RuleSet, sample_fps: Optional[
     "forehead" 前发不附额); None skips them. ``on_event`` is called with each
     event as it closes (a live camera prints them). A folder that holds
     another run is refused unless ``overwrite`` (which clears that run first).
+    ``backend`` (holistic or tasks) and ``models`` (folder) choose the landmark
+    detector (:func:`vision.detect.base.choose_detector`) unless
+    ``detector_factory`` is given.
     """
+    if detector_factory is None:  # the backend asked for, its model files checked before anything runs
+        detector_factory = choose_detector(backend, models).open
     src = FrameSource(input_path, sample_fps=sample_fps, start_s=start_s, end_s=end_s)  # checks the input first
     out = Path(out_dir)
     cleared = prepare_out_dir(out, overwrite)
     info: SourceInfo = src.info
-    if detector_factory is None:
-        from vision.detect.holistic import make_detector as detector_factory  # Holistic, or models/*.task if present
     source = _source_name(input_path, info)
     doc = record.new_run_json(record.input_meta(source, info, start_s, end_s, sample_fps), rules,
                               _options_meta(options), SUBJECT)

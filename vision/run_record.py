@@ -97,9 +97,10 @@ def counts(events: List[Event]) -> Dict[str, int]:
 
 
 def models_meta(names: Dict) -> Dict:
+    """run.json's ``models``: the detector's own ``model_names`` (backend, models_dir, files), or an empty block."""
     names = dict(names or {})
-    backend = "tasks" if names.get("detector") == "TasksDetector" else "holistic"
-    return {"backend": backend, "models_dir": None, "files": {}, "names": names}
+    return {"backend": names.get("backend", "holistic"), "models_dir": names.get("models_dir"),
+            "files": dict(names.get("files") or {})}
 
 
 def input_meta(path: str, info: SourceInfo, start_s: float, end_s: Optional[float],

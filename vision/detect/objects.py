@@ -22,6 +22,8 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 
 from vision.detect.landmarks import PersonLandmarks
+from vision.detect.models import models_dir
+from vision.detect.native import quiet_native_stderr
 
 #: COCO labels by what they mean for a rule.
 OBJECT_GROUPS: Dict[str, Tuple[str, ...]] = {
@@ -123,7 +125,8 @@ class ObjectDetector:
                                      running_mode=VisionTaskRunningMode.IMAGE,
                                      score_threshold=score_threshold, max_results=max_results,
                                      category_allowlist=sorted(GROUP_OF))
-        self._det = _Detector.create_from_options(opts)
+        with quiet_native_stderr():
+            self._det = _Detector.create_from_options(opts)
 
     def __enter__(self) -> "ObjectDetector":
         return self
@@ -165,9 +168,10 @@ def best_scores(hits: List[ObjectHit]) -> Dict[str, float]:
     return out
 
 
-def default_model_path(models_dir: Optional[Path]) -> Optional[Path]:
-    """The COCO detector file in ``models_dir``, if there."""
-    if models_dir is None:
-        return None
-    p = Path(models_dir) / "coco_ssd_mobilenet_v1_1.0_quant_2018_06_29.tflite"
+MODEL_FILE = "coco_ssd_mobilenet_v1_1.0_quant_2018_06_29.tflite"
+
+
+def default_model_path(models: Optional[str | Path] = None) -> Optional[Path]:
+    """The COCO detector file in the models folder (``--models``, ``$CONDUCT_COACH_MODELS``, the package's), if there."""
+    p = models_dir(models) / MODEL_FILE
     return p if p.is_file() else None

@@ -1,7 +1,7 @@
 """Bystanders' faces blurred in the outputs; the subject's face left as it is.
 
 Every face is found with MediaPipe's face detector (see
-:class:`vision.detect.holistic.FaceBoxDetector`, run on each output frame). The
+:class:`vision.detect.face_boxes.FaceBoxDetector`, run on each output frame). The
 subject's face is the box that holds most of the subject's cached face
 landmarks (or, without a face mesh, the pose's face points 0-10). Modes:
 
@@ -111,7 +111,7 @@ class FaceBlurrer:
         self._det = None
         if mode != "off":
             if detector_factory is None:
-                from vision.detect.holistic import FaceBoxDetector as detector_factory  # noqa: N813
+                from vision.detect.face_boxes import FaceBoxDetector as detector_factory  # noqa: N813
             self._det = detector_factory()
 
     def apply(self, image_bgr: np.ndarray, points: Optional[FramePoints], frame: int = 0) -> int:

@@ -1,10 +1,13 @@
 """Text on frames, Chinese included: a CJK font found on the system, drawn with Pillow.
 
 OpenCV's ``putText`` knows only ASCII (Chinese comes out as ``???``), so
-text is drawn with Pillow in a CJK font. The font is looked for in
-``$CONDUCT_COACH_FONT``, then in the usual Debian places (WenQuanYi Micro
-Hei from ``fonts-wqy-microhei``, Noto CJK). A font that lacks Chinese glyphs
-(it would draw every character as the same box) is refused at load time.
+text is drawn with Pillow in a CJK font. The font is, first to last:
+``$CONDUCT_COACH_FONT``; the font fontconfig prefers among those that
+cover Chinese (``fc-match -s :lang=zh``, kept only if ``fc-list :lang=zh``
+lists it and it really draws Chinese); then the usual Debian places
+(WenQuanYi Micro Hei from ``fonts-wqy-microhei``, the documented default,
+then Noto CJK). A font that lacks Chinese glyphs (it would draw every
+character as the same box) is refused at load time.
 
 Drawn text is cached as an RGBA patch per (text, size, colour), so a banner
 that stays the same for many frames is rasterised once.
@@ -12,6 +15,7 @@ that stays the same for many frames is rasterised once.
 from __future__ import annotations
 
 import os
+import subprocess
 from functools import lru_cache
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
@@ -46,17 +50,45 @@ def _pil():
 
 
 def find_cjk_font(explicit: Optional[str] = None) -> Path:
-    """The first usable CJK font: ``explicit``, ``$CONDUCT_COACH_FONT``, then :data:`CANDIDATES`."""
-    for given in (explicit, os.environ.get(FONT_ENV)):
+    """The first usable CJK font: ``explicit``, ``$CONDUCT_COACH_FONT``, fontconfig's, then :data:`CANDIDATES`."""
+    for given, how in ((explicit, "font"), (os.environ.get(FONT_ENV), f"${FONT_ENV}")):
         if given:
             p = Path(given)
             if not p.is_file():
-                raise FontMissing(f"font {p} not found")
+                raise FontMissing(f"{how} {p}: no such file")
             return p
+    for c in fontconfig_cjk_fonts():
+        if draws_chinese(c):
+            return c
     for c in CANDIDATES:
         if Path(c).is_file():
             return Path(c)
     raise FontMissing(f"no CJK font found for the Chinese text: {INSTALL_HINT}")
+
+
+def _fc(*args: str) -> List[str]:
+    """Lines fontconfig's command prints; [] when fontconfig is not installed or fails."""
+    try:
+        out = subprocess.run(args, capture_output=True, text=True, timeout=10, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [line.strip() for line in out.splitlines() if line.strip()]
+
+
+def fontconfig_cjk_fonts() -> List[Path]:
+    """Fonts covering Chinese, in fontconfig's order of preference (``fc-match -s``, only those ``fc-list`` lists)."""
+    covering = set(_fc("fc-list", "--format", "%{file}\\n", ":lang=zh"))
+    return [Path(f) for f in dict.fromkeys(_fc("fc-match", "-s", "--format", "%{file}\\n", ":lang=zh"))
+            if f in covering]
+
+
+def draws_chinese(path: Path) -> bool:
+    """Whether the font at ``path`` draws Chinese characters (see :data:`PROBE`)."""
+    try:
+        _checked_font(str(path), 16)
+    except FontMissing:
+        return False
+    return True
 
 
 def glyph_mask(font, text: str) -> np.ndarray:

@@ -1,0 +1,119 @@
+"""What every MediaPipe model here shares: its native logging kept quiet, its landmark lists as arrays.
+
+MediaPipe's C++ side logs through absl/glog straight to file descriptor 2, below
+Python's ``sys.stderr``: :func:`quiet_native_stderr` hides it while a model
+starts, :func:`filtered_stderr` passes everything else written to fd 2
+through (the command line wraps a whole run in it). No MediaPipe import here.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import threading
+from typing import Iterator, List
+
+import numpy as np
+
+# Set before MediaPipe is first imported (the detectors import it lazily): only errors.
+os.environ.setdefault("GLOG_minloglevel", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+#: Lines MediaPipe's native side writes to stderr that tell a user nothing.
+NOISE = ("inference_feedback_manager.cc", "Created TensorFlow Lite XNNPACK delegate",
+         "All log messages before absl::InitializeLog()", "landmark_projection_calculator.cc",
+         "gl_context.cc", "Initialized TensorFlow Lite runtime")
+
+
+@contextlib.contextmanager
+def quiet_native_stderr() -> Iterator[None]:
+    """Send fd 2 to /dev/null while a model starts or first runs (its start-up chatter)."""
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), fd)
+            yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+
+
+@contextlib.contextmanager
+def filtered_stderr() -> Iterator[None]:
+    """Pass everything written to fd 2 through, except the lines of :data:`NOISE`.
+
+    The models load lazily (the hand model when a hand first shows), so the
+    chatter can come at any time: a thread reads a pipe in place of fd 2 and
+    forwards each line or progress-bar update that is not noise.
+    """
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    read_end, write_end = os.pipe()
+    os.dup2(write_end, fd)
+    os.close(write_end)
+
+    def pump() -> None:
+        buf = b""
+        with os.fdopen(read_end, "rb", buffering=0) as r:
+            while True:
+                chunk = r.read(4096)
+                if not chunk:
+                    break
+                buf += chunk
+                while True:
+                    cut = max(buf.rfind(b"\n"), buf.rfind(b"\r"))
+                    if cut < 0:
+                        break
+                    head, buf = buf[:cut + 1], buf[cut + 1:]
+                    for piece in _pieces(head):
+                        if not any(n.encode() in piece for n in NOISE):
+                            os.write(saved, piece)
+        if buf and not any(n.encode() in buf for n in NOISE):
+            os.write(saved, buf)
+
+    thread = threading.Thread(target=pump, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, fd)  # closes the pipe's last write end: the pump drains and ends
+        thread.join(timeout=2.0)
+        os.close(saved)
+
+
+def _pieces(data: bytes) -> List[bytes]:
+    """Split after every newline or carriage return, keeping them."""
+    out, start = [], 0
+    for i, b in enumerate(data):
+        if b in (10, 13):
+            out.append(data[start:i + 1])
+            start = i + 1
+    if start < len(data):
+        out.append(data[start:])
+    return out
+
+
+def landmark_array(landmark_list, n: int) -> np.ndarray:
+    """A legacy solution's ``NormalizedLandmarkList`` as (n, 3) float32 xyz; all NaN when it is None (not seen)."""
+    if landmark_list is None:
+        return np.full((n, 3), np.nan, np.float32)
+    return np.array([(p.x, p.y, p.z) for p in landmark_list.landmark], np.float32).reshape(n, 3)
+
+
+def landmark_visibility(landmark_list, n: int) -> np.ndarray:
+    """A legacy solution's per-landmark visibility (n,); all NaN when the list is None."""
+    if landmark_list is None:
+        return np.full((n,), np.nan, np.float32)
+    return np.array([p.visibility for p in landmark_list.landmark], np.float32)
