@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from vision.detect.native import quiet_native_stderr
+from vision.detect.native import ModelHandle, quiet_native_stderr
 
 
-class FaceBoxDetector:
+class FaceBoxDetector(ModelHandle):
     """Every face in a frame, as boxes.
 
     Uses ``mp.solutions.face_detection`` with ``model_selection=1`` (the
@@ -23,20 +23,9 @@ class FaceBoxDetector:
         import mediapipe as mp  # imported here so that tests of other stages never load it
 
         with quiet_native_stderr():
-            self._det = mp.solutions.face_detection.FaceDetection(
+            self._model = mp.solutions.face_detection.FaceDetection(
                 model_selection=1, min_detection_confidence=min_confidence)
         self._warm = False
-
-    def __enter__(self) -> "FaceBoxDetector":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def close(self) -> None:
-        if self._det is not None:
-            self._det.close()
-            self._det = None
 
     def detect(self, image_bgr: np.ndarray) -> tuple:
         """``(xyxy, score)``: boxes (N, 4) in pixels (x0, y0, x1, y1), clipped to the image, and scores (N,)."""
@@ -44,10 +33,10 @@ class FaceBoxDetector:
         rgb = np.ascontiguousarray(image_bgr[:, :, ::-1])
         rgb.flags.writeable = False
         if self._warm:
-            res = self._det.process(rgb)
+            res = self._model.process(rgb)
         else:
             with quiet_native_stderr():
-                res = self._det.process(rgb)
+                res = self._model.process(rgb)
             self._warm = True
         boxes, scores = [], []
         for d in res.detections or []:

@@ -16,7 +16,7 @@ import numpy as np
 
 from vision.detect.landmarks import N_FACE, N_HAND, N_POSE, PersonLandmarks
 from vision.detect.models import wheel_entry
-from vision.detect.native import landmark_array, landmark_visibility, quiet_native_stderr
+from vision.detect.native import ModelHandle, landmark_array, landmark_visibility, quiet_native_stderr
 
 #: run.json role -> the model file under ``mediapipe/`` that Holistic loads for it.
 HOLISTIC_MODELS = {
@@ -28,7 +28,7 @@ HOLISTIC_MODELS = {
 }
 
 
-class HolisticDetector:
+class HolisticDetector(ModelHandle):
     """Pose (33), face (478 with irises) and both hands (21 each) for one person.
 
     ``still_images=True`` runs every frame independently (photos, folders of
@@ -43,7 +43,7 @@ class HolisticDetector:
         self._warm = False
         self._wheel = Path(mp.__file__).parent
         with quiet_native_stderr():
-            self._holistic = mp.solutions.holistic.Holistic(
+            self._model = mp.solutions.holistic.Holistic(
                 static_image_mode=still_images,
                 model_complexity=1,  # the only pose model bundled in the wheel
                 smooth_landmarks=True,
@@ -59,17 +59,6 @@ class HolisticDetector:
         return {"backend": "holistic", "models_dir": None,
                 "files": {role: wheel_entry(self._wheel, rel) for role, rel in HOLISTIC_MODELS.items()}}
 
-    def __enter__(self) -> "HolisticDetector":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def close(self) -> None:
-        if self._holistic is not None:
-            self._holistic.close()
-            self._holistic = None
-
     def detect(self, image_bgr: np.ndarray, timestamp_s: float) -> List[PersonLandmarks]:
         """Landmarks of the person in ``image_bgr``; an empty list if nobody is found."""
         if not self.still_images and timestamp_s <= self._last_t:
@@ -78,10 +67,10 @@ class HolisticDetector:
         rgb = np.ascontiguousarray(image_bgr[:, :, ::-1])
         rgb.flags.writeable = False
         if self._warm:
-            res = self._holistic.process(rgb)
+            res = self._model.process(rgb)
         else:  # the graph's first run loads the models and logs about it
             with quiet_native_stderr():
-                res = self._holistic.process(rgb)
+                res = self._model.process(rgb)
             self._warm = True
         if res.pose_landmarks is None and res.face_landmarks is None:
             return []

@@ -11,7 +11,7 @@ import contextlib
 import os
 import sys
 import threading
-from typing import Iterator, List
+from typing import Iterator, List, Optional
 
 import numpy as np
 
@@ -25,15 +25,40 @@ NOISE = ("inference_feedback_manager.cc", "Created TensorFlow Lite XNNPACK deleg
          "gl_context.cc", "Initialized TensorFlow Lite runtime")
 
 
-@contextlib.contextmanager
-def quiet_native_stderr() -> Iterator[None]:
-    """Send fd 2 to /dev/null while a model starts or first runs (its start-up chatter)."""
+class ModelHandle:
+    """One MediaPipe graph held in ``self._model``: a context manager that closes it once."""
+
+    _model = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._model is not None:
+            self._model.close()
+            self._model = None
+
+
+def _stderr_fd() -> Optional[int]:
+    """fd 2 flushed and ready to be redirected, or None where stderr has no file descriptor (e.g. captured)."""
     try:
         fd = sys.stderr.fileno()
     except (AttributeError, OSError, ValueError):
+        return None
+    sys.stderr.flush()
+    return fd
+
+
+@contextlib.contextmanager
+def quiet_native_stderr() -> Iterator[None]:
+    """Send fd 2 to /dev/null while a model starts or first runs (its start-up chatter)."""
+    fd = _stderr_fd()
+    if fd is None:
         yield
         return
-    sys.stderr.flush()
     saved = os.dup(fd)
     try:
         with open(os.devnull, "w") as null:
@@ -52,12 +77,10 @@ def filtered_stderr() -> Iterator[None]:
     chatter can come at any time: a thread reads a pipe in place of fd 2 and
     forwards each line or progress-bar update that is not noise.
     """
-    try:
-        fd = sys.stderr.fileno()
-    except (AttributeError, OSError, ValueError):
+    fd = _stderr_fd()
+    if fd is None:
         yield
         return
-    sys.stderr.flush()
     saved = os.dup(fd)
     read_end, write_end = os.pipe()
     os.dup2(write_end, fd)

@@ -23,7 +23,7 @@ import numpy as np
 
 from vision.detect.landmarks import PersonLandmarks
 from vision.detect.models import models_dir
-from vision.detect.native import quiet_native_stderr
+from vision.detect.native import ModelHandle, quiet_native_stderr
 
 #: COCO labels by what they mean for a rule.
 OBJECT_GROUPS: Dict[str, Tuple[str, ...]] = {
@@ -105,7 +105,7 @@ def crop_boxes(person: PersonLandmarks, image_wh: Tuple[int, int],
     return boxes
 
 
-class ObjectDetector:
+class ObjectDetector(ModelHandle):
     """MediaPipe's ``ObjectDetector`` on crops of a frame; a context manager.
 
     ``detect(image_bgr, crops)`` returns the hits of the groups in :data:`OBJECT_GROUPS` with a score of at
@@ -126,18 +126,7 @@ class ObjectDetector:
                                      score_threshold=score_threshold, max_results=max_results,
                                      category_allowlist=sorted(GROUP_OF))
         with quiet_native_stderr():
-            self._det = _Detector.create_from_options(opts)
-
-    def __enter__(self) -> "ObjectDetector":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def close(self) -> None:
-        if self._det is not None:
-            self._det.close()
-            self._det = None
+            self._model = _Detector.create_from_options(opts)
 
     def detect(self, image_bgr: np.ndarray, crops: Dict[str, Tuple[int, int, int, int]]) -> List[ObjectHit]:
         import mediapipe as mp
@@ -147,7 +136,7 @@ class ObjectDetector:
             crop = np.ascontiguousarray(image_bgr[y0:y1, x0:x1, ::-1])
             if crop.size == 0:
                 continue
-            result = self._det.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=crop))
+            result = self._model.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=crop))
             for d in result.detections:
                 cat = d.categories[0]
                 label = cat.category_name

@@ -168,6 +168,7 @@ class FrameSource:
         return SourceInfo(str(self.path), "folder", float(fps), len(files), w, h, len(files) / fps)
 
     # -- iteration -----------------------------------------------------------
+    # The context-manager idiom of detect.native.ModelHandle too; io does not import detect, so it is spelt twice.
     def __enter__(self) -> "FrameSource":
         return self
 

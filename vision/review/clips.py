@@ -30,7 +30,7 @@ from vision.io.events import Event
 from vision.review.overlay import (Layout, Panel, TimelineStrip, compose, draw_focus, draw_subject, event_rgb, focus_of,
                             make_layout)
 from vision.review.privacy import HOLD_S, FaceBlurrer
-from vision.review.render import n_video_frames, resize, write_image
+from vision.review.render import VideoOptions, n_video_frames, resize, write_image
 from vision.io.run_folder import RunFolder, SubjectPoints, load_run
 from vision.io.run_meta import record_output
 from vision.review.text import TextPainter
@@ -48,7 +48,7 @@ class ClipsError(Exception):
 
 
 @dataclass
-class ClipOptions:
+class ClipOptions(VideoOptions):
     out_dir: Optional[Path] = None  # default: RUN_DIR/clips
     pre_s: float = 2.0
     post_s: float = 2.0
@@ -57,11 +57,6 @@ class ClipOptions:
     kinds: Sequence[str] = ("violation",)  # "violation", "desired"; empty: both
     min_duration_s: float = 0.0
     max_per_rule: Optional[int] = None  # keep the longest N of each rule
-    video: Optional[Path] = None
-    height: Optional[int] = None
-    privacy: str = "auto"
-    font: Optional[str] = None
-    crf: int = 23
 
 
 @dataclass

@@ -30,13 +30,19 @@ MAX_BANNER_LINES = 4
 
 
 @dataclass
-class RenderOptions:
-    out: Optional[Path] = None  # default: RUN_DIR/annotated.mp4 (annotated.png for a still image)
+class VideoOptions:
+    """What every video output shares (the annotated video, the clips)."""
+
     video: Optional[Path] = None  # the source, when it has moved since the analysis
     height: Optional[int] = None  # video height in pixels (default: the source's, within 360..720)
     privacy: str = "auto"  # see vision.review.privacy
     font: Optional[str] = None
-    crf: int = 23
+    crf: int = 23  # H.264 quality (lower: better, larger)
+
+
+@dataclass
+class RenderOptions(VideoOptions):
+    out: Optional[Path] = None  # default: RUN_DIR/annotated.mp4 (annotated.png for a still image)
 
 
 @dataclass
