@@ -1,7 +1,9 @@
 """Shared fixtures: small rules files whose behaviour the tests know by heart.
 
 The ``real`` marker (real MediaPipe on ../shared/media) is declared in
-pyproject.toml; nothing here touches it, and nothing here loads a model.
+pyproject.toml. ``media_runs`` analyses every labelled file of ../shared/media
+once per test session (about two minutes), for every real test that needs
+those runs; nothing else here loads a model.
 """
 from __future__ import annotations
 
@@ -93,3 +95,25 @@ def rules() -> RuleSet:
 @pytest.fixture
 def repo_rules_path() -> Path:
     return REPO / "rules.yaml"
+
+
+MEDIA = REPO.parent / "shared" / "media"
+
+
+@pytest.fixture(scope="session")
+def media_runs(tmp_path_factory):
+    """Every labelled file of ../shared/media analysed once at the default 10 fps (stills and frame folders as
+    they come), with the repo's rules: run folders named like score.py expects (``/`` -> ``__``)."""
+    from vision.evaluate import load_labels
+    from vision.judge.rules import load_rules
+    from vision.pipeline import analyze
+
+    if not (MEDIA / "labels.yaml").is_file():
+        pytest.fail("../shared/media is not checked out beside the repo")
+    out = tmp_path_factory.mktemp("media_runs")
+    rules = load_rules(REPO / "rules.yaml")
+    for clip in load_labels(MEDIA / "labels.yaml")["clips"]:
+        src = MEDIA / clip["file"]
+        fps = None if clip["kind"] == "image" or src.is_dir() else 10.0
+        analyze(str(src), str(out / clip["file"].replace("/", "__")), rules, sample_fps=fps, progress=False)
+    return out

@@ -10,7 +10,6 @@ by construction. The hand model's depth is compressed in MediaPipe, so hand
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional, Tuple
@@ -408,7 +407,6 @@ def test_held_pose_or_brief_reach_is_no_handover():
 
 # --- real landmarks (../shared/media, cached runs) ---------------------------------------------------------------
 
-RUNS = Path(os.environ.get("CONDUCT_RUNS_DIR", "/tmp/runs"))  # run folders named like ``gesture__clip.mp4``
 MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
 
 
@@ -420,28 +418,26 @@ def _clips_without(rule: str) -> List[str]:
     return [c["file"] for c in load_labels(MEDIA / "labels.yaml")["clips"] if rule in (c.get("absent") or [])]
 
 
-def _cached_events(clip: str) -> List[Event]:
+def _cached_events(media_runs: Path, clip: str) -> List[Event]:
+    """The gesture detectors over the landmarks cached by the session's analysis of ../shared/media."""
     from vision.io.cache import load_tracks
 
-    run = RUNS / clip.replace("/", "__")
-    if not (run / "landmarks" / "meta.json").exists():
-        pytest.skip(f"no cached landmarks for {clip} in {RUNS}")
-    tracks = load_tracks(run)
+    tracks = load_tracks(media_runs / clip.replace("/", "__"))
     return detect_hand_events(tracks.get(0) or next(iter(tracks.values())))
 
 
 @pytest.mark.real
 @pytest.mark.parametrize("clip", _clips_without("hand.guide_form"))
-def test_no_guide_form_where_labels_say_absent(clip):
+def test_no_guide_form_where_labels_say_absent(media_runs, clip):
     """Speech gestures, a clicker held out, smoking, dancing, a hug, a cashier: none is a guiding gesture."""
-    assert [e.start_s for e in _cached_events(clip) if e.rule == "hand.guide_form"] == []
+    assert [e.start_s for e in _cached_events(media_runs, clip) if e.rule == "hand.guide_form"] == []
 
 
 @pytest.mark.real
 @pytest.mark.parametrize("clip", _clips_without("hand.two_hand_give"))
-def test_no_handover_where_labels_say_absent(clip):
+def test_no_handover_where_labels_say_absent(media_runs, clip):
     """No hand.two_hand_give of either kind (the hug's two-armed reach, the cashier dropping items in a cart)."""
-    assert [e.start_s for e in _cached_events(clip) if e.rule == "hand.two_hand_give"] == []
+    assert [e.start_s for e in _cached_events(media_runs, clip) if e.rule == "hand.two_hand_give"] == []
 
 
 @pytest.mark.real

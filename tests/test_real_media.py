@@ -51,18 +51,6 @@ MIN_F1_TUNE = {
 }
 
 
-@pytest.fixture(scope="module")
-def media_runs(tmp_path_factory):
-    """Every labelled file analysed once at the default 10 fps (stills and frame folders as they come)."""
-    out = tmp_path_factory.mktemp("media_runs")
-    rules = load_rules(REPO / "rules.yaml")
-    for clip in load_labels(LABELS)["clips"]:
-        src = MEDIA / clip["file"]
-        fps = None if clip["kind"] == "image" or src.is_dir() else 10.0
-        analyze(str(src), str(out / clip["file"].replace("/", "__")), rules, sample_fps=fps, progress=False)
-    return out
-
-
 def test_landmarks_on_a_still_match_golden_values():
     """The pose and face of the centre man of a real photo land where they did when the goldens were taken."""
     from vision.detect.holistic import HolisticDetector

@@ -1,16 +1,13 @@
 """Conduct coach: code-of-conduct moments found in video, offline.
 
-Data flows one way, one module a stage:
+Data flows one way, one subpackage a stage::
 
-    frames.py -> detector.py (+ detector_tasks.py for models/*.task: the only MediaPipe code)
-    -> landmarks.py, cache.py
-    -> features.py (skeleton, feat_body, feat_face, feat_touch; hands.py for gestures)
-    -> calibration.py -> rules.py -> engine.py (movements.py, gestures.py for whole movements)
-    -> events.py (events.jsonl, CSV) -> outputs: render.py, clips.py, report.py
+    io.frames -> detect (the only MediaPipe code) -> io.cache
+    -> features (body-scaled, NaN where not seen) -> judge (calibration, rules, engine, gestures, appearance)
+    -> io.events (events.jsonl) -> review (render, clips, report: from the run folder only)
 
-``analyzer.py`` judges one person (live or offline), ``pipeline.py`` runs a
-whole input, ``appearance.py`` adds the once-per-recording appearance checks,
-``evaluate.py`` scores runs against labels and ``cli.py`` is the command line.
+``pipeline`` runs one input, ``run_record`` writes its ``run.json``,
+``evaluate`` scores runs against labels and ``cli`` is the command line.
 """
 
 import os
