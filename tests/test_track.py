@@ -134,3 +134,23 @@ def test_options_are_in_seconds_not_frames():
     frames = [FrameLandmarks(fl.frame_index, fl.frame_index / 30.0, fl.people) for fl in _frames(rows)]
     out = track_frames(frames, WH, 30.0, TrackerOptions())
     assert {p.person_id for fl in out for p in fl.people} == {0, 1}
+
+
+def test_the_same_body_found_twice_is_one_person():
+    """A body repeated with a few pixels' jitter (the pose model does that) is dropped: two people, not three."""
+    rows = []
+    for k in range(10):
+        a, b = _pair(k, ())
+        twin = make_person(hip_px=(a.pose_xyz[23:25, 0].mean() * WH[0] + 3, 382))
+        rows.append([a, twin, b])
+    out = track_frames(_frames(rows), WH, FPS)
+    assert [len(fl.people) for fl in out] == [2] * 10
+    assert {p.person_id for fl in out for p in fl.people} == {0, 1}
+
+
+def test_a_still_numbers_everyone_from_the_left():
+    """One frame: no confirmation needed; ids 0, 1, 2 go left to right; a duplicate and a ghost are not people."""
+    people = [make_person(hip_px=(500, 380)), make_person(hip_px=(100, 380)), make_person(hip_px=(300, 380)),
+              make_person(hip_px=(302, 381)), PersonLandmarks(9)]
+    out = track_frames([FrameLandmarks(0, 0.0, people)], WH, 1.0)
+    assert [(p.person_id, round(_hips_x(p))) for p in out[0].people] == [(0, 100), (1, 300), (2, 500)]

@@ -35,6 +35,8 @@ from vision.detect.landmarks import FrameLandmarks, PersonLandmarks
 SEEN = 0.5
 #: A body needs this many seen keypoints to be a person (a face alone has 11).
 MIN_POINTS = 4
+#: Two bodies closer than this (body sizes) are one person found twice (see :func:`drop_duplicates`).
+SAME_BODY = 0.25
 #: Distance (body sizes) returned when a detection and a track share fewer than 2 seen points.
 FAR = 1e3
 SHOULDERS, HIPS = (11, 12), (23, 24)
@@ -89,6 +91,24 @@ def pose_distance(a_xy: np.ndarray, a_seen: np.ndarray, b_xy: np.ndarray, b_seen
     if both.sum() < 2:
         return FAR
     return float(np.linalg.norm(a_xy[both] - b_xy[both], axis=1).mean()) / max(size, 1.0)
+
+
+def drop_duplicates(people: Sequence[PersonLandmarks], image_wh: Tuple[int, int]) -> List[PersonLandmarks]:
+    """People minus bodies that are another body found again: the pose model, run on a whole frame
+    with ``num_poses > 1``, at times returns one person two or three times over (seen on
+    ../shared/media's phone clip, within a tenth of a body size). Of two bodies within
+    :data:`SAME_BODY` body sizes, the one with more seen keypoints (then higher mean visibility) stays."""
+    wh = np.asarray(image_wh, np.float64)
+    cand = [(p, seen_mask(p)) for p in people]
+    cand.sort(key=lambda ps: (-int(ps[1].sum()), -float(np.nansum(ps[0].pose_visibility))))
+    kept: List[Tuple[PersonLandmarks, np.ndarray]] = []
+    for p, seen in cand:
+        xy = p.pose_xyz[:, :2] * wh
+        size = body_size(xy, seen)
+        if not any(pose_distance(xy, seen, q.pose_xyz[:, :2] * wh, qs, size) < SAME_BODY for q, qs in kept):
+            kept.append((p, seen))
+    keep = {id(p) for p, _ in kept}
+    return [p for p in people if id(p) in keep]
 
 
 def _to_norfair(person: PersonLandmarks, image_wh: Tuple[int, int], index: int):
@@ -148,10 +168,12 @@ class PoseTracker:
     def step(self, people: Sequence[PersonLandmarks]) -> List[Tuple[int, object]]:
         """Feed one frame; ``(index in people, norfair object)`` for every body matched to any track.
 
-        Bodies with fewer than :data:`MIN_POINTS` seen points are ignored.
+        Bodies with fewer than :data:`MIN_POINTS` seen points, and duplicates
+        (:func:`drop_duplicates`), are ignored.
         """
+        unique = {id(p) for p in drop_duplicates(people, self.image_wh)}
         dets = [_to_norfair(p, self.image_wh, i) for i, p in enumerate(people)
-                if seen_mask(p).sum() >= MIN_POINTS]
+                if id(p) in unique and seen_mask(p).sum() >= MIN_POINTS]
         before = list(self._tracker.tracked_objects)
         self._tracker.update(dets)
         after = self._tracker.tracked_objects
@@ -209,7 +231,14 @@ def track_frames(frames: Sequence[FrameLandmarks], image_wh: Tuple[int, int], fp
     Bodies on a track that never got confirmed (a ghost of one frame), and
     bodies that are not a person (fewer than :data:`MIN_POINTS` seen points),
     are dropped. A track's confirming frames are kept under its final id.
+    A single frame (a still) has no time to confirm anything: everyone in it
+    is a person, numbered from the left of the picture.
     """
+    if len(frames) == 1:  # a still: everyone there is a person, numbered left to right
+        fl = frames[0]
+        people = [p for p in drop_duplicates(fl.people, image_wh) if seen_mask(p).sum() >= MIN_POINTS]
+        people.sort(key=lambda p: float(np.median(p.pose_xyz[seen_mask(p), 0])))
+        return [FrameLandmarks(fl.frame_index, fl.timestamp_s, [replace(p, person_id=k) for k, p in enumerate(people)])]
     if all(len(fl.people) <= 1 for fl in frames):
         keys = _single_path(frames, image_wh, fps, options)
         confirmed = lambda k: k is not None  # noqa: E731
