@@ -103,3 +103,13 @@ def test_one_person_and_nobody():
     alone = summarise(_clip([make_person()]), WH)
     assert choose_subject(alone).as_dict() == {"id": 0, "how": "auto", "reason": "one person tracked"}
     assert choose_subject([], "auto").id is None
+
+
+def test_auto_says_when_it_was_a_near_tie():
+    """Two people alike but for where they stand: auto picks one and tells the user to say left/right if wrong;
+    a clear winner gets no such warning."""
+    alike = summarise(_clip([make_person(hip_px=(200, 380)), make_person(hip_px=(440, 380))]), WH)
+    assert "near tie" in choose_subject(alike).reason
+    clear = summarise(_clip([make_person(hip_px=(200, 380), px_per_m=150), make_person(hip_px=(400, 380))]), WH)
+    choice = choose_subject(clear)
+    assert choice.id == 1 and "near tie" not in choice.reason
