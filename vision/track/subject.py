@@ -164,8 +164,10 @@ def choose_customer(tracks: Sequence[TrackSummary], subject: Optional[int], how:
     if not others:
         return Choice(None, how, "nobody else tracked")
     t = max(others, key=lambda t: (t.frames, t.prominence))
-    return Choice(t.id, how, f"on screen longest after the subject ({t.seconds_on_screen:.1f} s)"
-                             + (f", of {len(others)} others" if len(others) > 1 else ""))
+    of = f", of {len(others)} others" if len(others) > 1 else ""
+    if t.seconds_on_screen == 0:  # a still: nobody is on screen longer
+        return Choice(t.id, how, f"most prominent after the subject ({t.prominence:.2f}){of}")
+    return Choice(t.id, how, f"on screen longest after the subject ({t.seconds_on_screen:.1f} s){of}")
 
 
 def roles(tracks: Sequence[TrackSummary], subject: Choice, customer: Choice) -> Dict[str, object]:
