@@ -113,3 +113,11 @@ def test_auto_says_when_it_was_a_near_tie():
     clear = summarise(_clip([make_person(hip_px=(200, 380), px_per_m=150), make_person(hip_px=(400, 380))]), WH)
     choice = choose_subject(clear)
     assert choice.id == 1 and "near tie" not in choice.reason
+
+
+def test_in_a_still_the_customer_is_the_most_prominent_other_person():
+    """One frame: no time on screen to compare, so the larger of the others is the customer."""
+    tracks = summarise(_clip([make_person(hip_px=(200, 380)), make_person(hip_px=(420, 380), px_per_m=150),
+                              make_person(hip_px=(560, 380), px_per_m=250)], n=1), WH)
+    choice = choose_customer(tracks, 0)
+    assert choice.id == 2 and "prominent" in choice.reason
