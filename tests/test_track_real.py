@@ -6,6 +6,7 @@ Frames are analysed at 10 a second, as in scripts/measure_tracking.py.
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,7 @@ CLIPS = ["two_person/ntu_two_men_hugging.mp4", "two_person/arm_wrestling_at_tabl
          "handover/cashier_scanning_placing_items_into_customer_cart.mp4"]
 
 
+@lru_cache(maxsize=None)  # each file is analysed once for all the tests that read it
 def _tracked(name: str):
     from vision.detect.multipose import MultiPoseDetector
     from vision.io.frames import FrameSource

@@ -121,3 +121,24 @@ def test_in_a_still_the_customer_is_the_most_prominent_other_person():
                               make_person(hip_px=(560, 380), px_per_m=250)], n=1), WH)
     choice = choose_customer(tracks, 0)
     assert choice.id == 2 and "prominent" in choice.reason
+
+
+def test_follow_tracks_chooses_and_reports_in_one_call():
+    """follow(): detector-numbered frames in, stable ids and the run.json roles out; the subject's
+    landmarks stack into a LandmarkTrack with the subject's frames filled."""
+    import numpy as np
+
+    from vision.detect.landmarks import LandmarkTrack
+    from vision.track.subject import follow
+
+    people = [make_person(hip_px=(180, 380), px_per_m=200), make_person(hip_px=(460, 380), px_per_m=300)]
+    frames = [FrameLandmarks(i, i / 10.0, [_with_id(p, k) for k, p in enumerate(people[::(-1) ** i])])
+              for i in range(20)]
+    tracked, out = follow(frames, WH, 10.0, subject="right")
+    assert out["subject"]["how"] == "right" and out["customer"]["how"] == "auto"
+    right = out["subject"]["id"]
+    track = LandmarkTrack.from_frames(tracked, right, WH)
+    assert np.isfinite(track.pose_xyz[:, 23, 0]).all()
+    assert np.all(track.pose_xyz[:, 23:25, 0].mean(axis=1) * WH[0] > 400)  # always the person on the right
+    roles_by_id = {p["id"]: p["role"] for p in out["people"]}
+    assert roles_by_id == {right: "trainee", 1 - right: "customer"}

@@ -5,7 +5,8 @@ into one :class:`TrackSummary` per person: time on screen, mean position,
 size and how frontal the body is. :func:`choose_subject` and
 :func:`choose_customer` pick among them as the user asked (``auto``, ``left``,
 ``right``, ``largest`` or an id) and say why; :func:`roles` writes run.json's
-``subject``, ``customer`` and ``people`` (schema_version 2).
+``subject``, ``customer`` and ``people`` (schema_version 2). :func:`follow`
+does it all for a clip's detected frames.
 
 ``left`` and ``right`` are as seen in the picture, not the person's own sides.
 """
@@ -17,7 +18,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from vision.detect.landmarks import FrameLandmarks
-from vision.track.tracker import seen_mask
+from vision.track.tracker import TrackerOptions, seen_mask, track_frames
 
 #: ``auto``: people on screen at least this share of the longest-seen person's time are the main people;
 #: the trainee is one of them (a roleplay keeps both parties in view; a passer-by is seen briefly).
@@ -181,3 +182,17 @@ def roles(tracks: Sequence[TrackSummary], subject: Choice, customer: Choice) -> 
         "people": [{"id": t.id, "role": role(t.id), "seconds_on_screen": round(t.seconds_on_screen, 3),
                     "first_s": round(t.first_s, 3), "last_s": round(t.last_s, 3)} for t in tracks],
     }
+
+
+def follow(frames: Sequence[FrameLandmarks], image_wh: Tuple[int, int], fps: float, subject: str = "auto",
+           customer: str = "auto", options: TrackerOptions = TrackerOptions()
+           ) -> Tuple[List[FrameLandmarks], Dict[str, object]]:
+    """Detected frames -> (tracked frames, run.json's ``subject``/``customer``/``people``).
+
+    The subject's landmarks over time are then
+    ``LandmarkTrack.from_frames(tracked, out["subject"]["id"], image_wh)``.
+    """
+    tracked = track_frames(frames, image_wh, fps, options)
+    tracks = summarise(tracked, image_wh)
+    who = choose_subject(tracks, subject)
+    return tracked, roles(tracks, who, choose_customer(tracks, who.id, customer))
