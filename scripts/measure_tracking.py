@@ -9,7 +9,9 @@ frame, tracks (distinct ids), switches of the id on the annotated subject,
 frames where a track was on the subject out of those judged, whether ``auto``
 chose the annotated subject, and the median ms a frame of the multi-person
 pose pass, of the tracking, and of the single-person Holistic pass on the
-same frames (one run each).
+same frames (one run each), and in how many judged frames Holistic's one
+person was the annotated subject (the baseline: where it follows someone else,
+today's analysis judges the wrong person).
 """
 from __future__ import annotations
 
@@ -44,7 +46,7 @@ def measure(entry, max_gap_s, fps, conf, video_mode, holistic):
         wh = (src.info.width, src.info.height)
         multi = MultiPoseDetector(still_images=still, min_detection=conf, min_presence=conf, graph_tracking=video_mode)
         single = HolisticDetector(still_images=still) if holistic else None
-        frames, ms_multi, ms_single = [], [], []
+        frames, ms_multi, ms_single, single_frames = [], [], [], []
         for f in src:
             t0 = time.perf_counter()
             people = multi.detect(f.image_bgr, f.timestamp_s)
@@ -52,8 +54,9 @@ def measure(entry, max_gap_s, fps, conf, video_mode, holistic):
             frames.append(FrameLandmarks(f.index, f.timestamp_s, people))
             if single is not None:
                 t0 = time.perf_counter()
-                single.detect(f.image_bgr, f.timestamp_s)
+                found = single.detect(f.image_bgr, f.timestamp_s)
                 ms_single.append(1000 * (time.perf_counter() - t0))
+                single_frames.append(FrameLandmarks(f.index, f.timestamp_s, found))
         multi.close()
         if single is not None:
             single.close()
@@ -66,7 +69,9 @@ def measure(entry, max_gap_s, fps, conf, video_mode, holistic):
     subject = choose_subject(tracks, "auto")
     customer = choose_customer(tracks, subject.id, "auto")
     check = check_subject(tracked, entry, subject.id, max_gap_s)
+    baseline = check_subject(single_frames, entry, 0, max_gap_s) if holistic else None
     return {
+        "baseline": baseline,
         "file": entry["file"], "frames": len(frames),
         "bodies": float(np.mean([len(fl.people) for fl in frames])) if frames else 0.0,
         "tracks": len(tracks), "switches": check.switches, "found": check.found, "judged": check.judged,
@@ -74,6 +79,10 @@ def measure(entry, max_gap_s, fps, conf, video_mode, holistic):
         "subject": subject, "customer": customer, "ms_multi": float(np.median(ms_multi)),
         "ms_track": ms_track, "ms_single": float(np.median(ms_single)) if ms_single else float("nan"),
     }
+
+
+def _on(check) -> str:
+    return "-" if check is None else f"{check.found}/{check.judged}"
 
 
 def main(argv=None) -> int:
@@ -92,8 +101,8 @@ def main(argv=None) -> int:
     conf = DETECTION if args.conf is None else args.conf
     print(f"fps {args.fps}, confidence {conf}, {'VIDEO' if args.video_mode else 'IMAGE'} mode")
     print("| file | frames | bodies/frame | tracks | subject switches | on subject / judged | auto = annotated "
-          "| multipose ms/frame | tracking ms/frame | Holistic ms/frame |")
-    print("|---|---:|---:|---:|---:|---:|---|---:|---:|---:|")
+          "| multipose ms/frame | tracking ms/frame | Holistic ms/frame | Holistic on subject / judged |")
+    print("|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|")
     with filtered_stderr():
         for entry in spec["files"]:
             if args.only not in entry["file"]:
@@ -102,7 +111,7 @@ def main(argv=None) -> int:
             print(f"| {Path(r['file']).name} | {r['frames']} | {r['bodies']:.2f} | {r['tracks']} | {r['switches']} "
                   f"| {r['found']}/{r['judged']} | {'yes' if r['chosen_ok'] else 'NO'} ({r['agree']:.0%}; "
                   f"ids on subject {r['ids']}, chose {r['subject'].id}) | {r['ms_multi']:.0f} | {r['ms_track']:.1f} "
-                  f"| {r['ms_single']:.0f} |", flush=True)
+                  f"| {r['ms_single']:.0f} | {_on(r['baseline'])} |", flush=True)
             print(f"|  | subject: {r['subject'].reason}; customer {r['customer'].id}: {r['customer'].reason} |",
                   file=sys.stderr, flush=True)
     return 0
