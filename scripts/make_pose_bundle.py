@@ -2,6 +2,13 @@
 """Build ``models/pose_landmarker_full.task`` from the models inside the mediapipe wheel, offline.
 
     python scripts/make_pose_bundle.py [--models-dir models] [--hands]
+    python scripts/make_pose_bundle.py --cache   # the cached bundle the multi-person detector uses
+
+``--cache`` builds (or finds) the bundle that
+:class:`vision.detect.multipose.MultiPoseDetector` makes by itself on first use
+(:func:`vision.detect.pose_bundle.pose_bundle`: ``$CONDUCT_COACH_CACHE``,
+else ``$XDG_CACHE_HOME/conduct-coach``, else ``~/.cache/conduct-coach``) and
+prints its path: only useful to prepare a machine in advance.
 
 The bundle holds the same pose models Holistic uses (pose_detection +
 pose_landmark_full), packaged for MediaPipe's Tasks API, so that
@@ -27,7 +34,14 @@ def main(argv=None) -> int:
     ap.add_argument("--models-dir", type=Path, default=REPO / "models")
     ap.add_argument("--hands", action="store_true", help="also build hand_landmarker.task")
     ap.add_argument("--force", action="store_true", help="overwrite existing .task files")
+    ap.add_argument("--cache", action="store_true", help="build the cached pose bundle used by multi-person runs")
     args = ap.parse_args(argv)
+
+    if args.cache:
+        from vision.detect.pose_bundle import pose_bundle
+
+        print(pose_bundle())
+        return 0
 
     from vision.detect.bundles import build_bundled_task
     from vision.detect.native import filtered_stderr
