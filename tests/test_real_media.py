@@ -151,21 +151,24 @@ def test_interrupted_run_keeps_its_events(tmp_path):
     import time
 
     out = tmp_path / "run"
+    # 764 frames at --fps 0 (about 40 s of models on this CPU): Ctrl-C 3 s after the models load is far from the
+    # end however busy the machine is (the 180-frame clip used before could finish first under load)
     proc = subprocess.Popen([sys.executable, "-m", "vision", "analyze",
-                             str(MEDIA / "sitting" / "sideview_man_posture_sequence.mp4"),
+                             str(MEDIA / "eating_drinking" / "girl_front_cam_peels_orange_then_eats_it_vertical.mp4"),
                              "--out", str(out), "--fps", "0", "--quiet"],
                             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 60
     while not (out / "landmarks" / "meta.json").exists() and time.time() < deadline:
         time.sleep(0.2)
-    time.sleep(3.0)  # some frames in, far from the end (180 frames at ~60 ms)
+    time.sleep(3.0)  # some frames in, far from the end
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     meta = json.loads((out / "run.json").read_text())
     assert meta["status"] == "interrupted"
-    assert 0 < meta["timings"]["frames_analysed"] < 180
+    analysed = meta["timings"]["frames_analysed"]
+    assert 0 < analysed < meta["input"]["frame_count"]
     assert (out / "events.jsonl").exists()
     events = read_events(out / "events.jsonl")
-    assert all(e.end_s <= 18.0 for e in events)
+    assert all(e.end_frame < analysed for e in events)  # nothing past the last analysed frame
