@@ -36,7 +36,7 @@ MIN_F1_CHECK = {
     "gesture.phone": 0.2,
 }
 MIN_F1_TUNE = {
-    "face-touch family": 0.85,
+    "face-touch family": 0.8,  # 0.82 measured once matching became one to one (0.91 before: the scoring changed)
     "bad posture (lean back, slouch)": 0.85,
     "sit.upright": 0.85,
     "sit.lean_back": 0.85,

@@ -2,10 +2,14 @@
 
 Per clip and rule:
 
-* a labelled interval is a **true positive** when an event of the same rule
-  overlaps it (within ``tolerance_s``), else a **miss**; its onset error is the
-  smallest ``|event.start_s - label.start|`` over the overlapping events;
-* an event that overlaps no label of its rule is a **false positive** when the
+* labels and events are matched **one to one**: a labelled interval is a
+  **true positive** when an event of the same rule not matched to an earlier
+  label overlaps it (within ``tolerance_s``; the one nearest in onset is
+  taken), else a **miss**; its onset error is ``|event.start_s - label.start|``;
+  a second event on the same labelled episode is not matched (two events
+  for one episode: one hit and one false positive, as in
+  ``../shared/tools/score.py``);
+* an event matched to no label of its rule is a **false positive** when the
   clip assesses that rule (it has labelled intervals of it, or lists it under
   ``absent``); in clips that say nothing about a rule its events are ignored,
   as the labels' README asks;
@@ -137,13 +141,17 @@ def score_clip(clip: Dict, events: List[Event], rules: Iterable[str], tol: float
         match = _compatible
         rule_of = lambda e: e.rule  # noqa: E731
     matched_events = set()
-    for rule, s, e in labels:
-        hits = [i for i, ev in enumerate(events) if match(rule, ev.rule) and _overlaps(ev, s, e, tol)]
+    for rule, s, e in sorted(labels, key=lambda x: (x[1], x[2], x[0])):
+        # one to one: the unmatched overlapping event nearest in onset; a second event on the same episode
+        # stays unmatched (a false positive where the clip assesses the rule), as the hidden set's scorer does
+        hits = [i for i, ev in enumerate(events)
+                if i not in matched_events and match(rule, ev.rule) and _overlaps(ev, s, e, tol)]
         sc = scores.setdefault(rule, Score())
         if hits:
+            best = min(hits, key=lambda i: (abs(events[i].start_s - s), i))
             sc.tp += 1
-            sc.onset_errors.append(min(abs(events[i].start_s - s) for i in hits))
-            matched_events.update(hits)
+            sc.onset_errors.append(abs(events[best].start_s - s))
+            matched_events.add(best)
         elif rule in wrong_view:
             sc.not_judged += 1
             if errors is not None:
