@@ -212,3 +212,35 @@ def test_event_cards_name_the_person_only_when_several_were_judged(people_run, t
     one = syn.make_people_run(tmp_path / "one")
     page = build_report(one, ReportOptions(privacy="off", thumbnails=False)).read_text(encoding="utf-8")
     assert 'class="who"' not in page
+
+
+def test_measure_privacy_counts_frames_with_an_unblurred_other_face(people_run, tmp_path, monkeypatch):
+    """scripts/measure_privacy.py with a stand-in detector that sees the three faces: the bystander's face is left
+    unblurred exactly on the frames where their face points were not seen (24 to the end), the trainee's is
+    never counted."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("measure_privacy", Path(__file__).parents[1] / "scripts" /
+                                                  "measure_privacy.py")
+    mp = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mp)
+
+    class AllFaces(NoFaces):
+        def detect(self, _img):
+            boxes = np.array([syn.head_box_px(a) for a in syn.TRIO], np.float32)
+            return boxes, np.ones(len(boxes), np.float32)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            pass
+
+    monkeypatch.setattr(mp, "FaceBoxDetector", AllFaces)
+    run = tmp_path / "run"
+    import shutil
+    shutil.copytree(people_run, run)
+    got = mp.measure(run, "auto")
+    assert got["frames"] == syn.N_FRAMES
+    assert got["frames_with_other_face"] == syn.N_FRAMES
+    assert got["frames_unblurred"] == syn.N_FRAMES - 24
+    assert {u["box"][0] for u in got["unblurred"]} == {syn.head_box_px(OTHER)[0]}
