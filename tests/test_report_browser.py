@@ -45,6 +45,8 @@ window.addEventListener("load", () => {
     bars: bars.length,
     bars_shown: bars.filter(b => box(b)[0] > 0 && box(b)[1] > 0).length,
     clip_links: document.querySelectorAll("a.clip").length,
+    people: [...document.querySelectorAll("img.person-thumb")].filter(i => i.complete && i.naturalWidth > 0
+                                                                       && box(i)[0] > 20 && box(i)[1] > 100).length,
     pwned: window.__pwned || 0,
   });
 });
@@ -93,13 +95,9 @@ def test_report_loads_without_console_errors_and_counts_match(run):
     assert counts == expected
 
 
-def test_timeline_and_thumbnails_are_visible_and_hostile_text_inert(run):
-    """Laid out by the browser: every thumbnail decoded and shown, every bar with a size, no injected script ran.
-
-    The check runs from a copy of the page whose policy also allows this one
-    inline script, so a hostile message that escaped escaping would run too.
-    """
-    d, tmp = run
+def layout_check(d: Path, tmp: Path) -> dict:
+    """What the browser laid out, measured by a script run from a copy of the page whose policy also allows
+    this one inline script (so a hostile message that escaped escaping would run too)."""
     page = (d / "report.html").read_text(encoding="utf-8")
     relaxed = CSP.replace("default-src 'none'", "default-src 'none'; script-src 'unsafe-inline'")
     assert CSP in page.replace("&#x27;", "'")
@@ -110,7 +108,13 @@ def test_timeline_and_thumbnails_are_visible_and_hostile_text_inert(run):
     res = chromium(probe.as_uri(), "--dump-dom", "--virtual-time-budget=5000", tmp=tmp)
     m = re.search(r'<pre id="check">(.*?)</pre>', res.stdout, re.S)
     assert m and m.group(1), res.stderr[-2000:]
-    got = json.loads(m.group(1).replace("&quot;", '"'))
+    return json.loads(m.group(1).replace("&quot;", '"'))
+
+
+def test_timeline_and_thumbnails_are_visible_and_hostile_text_inert(run):
+    """Laid out by the browser: every thumbnail decoded and shown, every bar with a size, no injected script ran."""
+    d, tmp = run
+    got = layout_check(d, tmp)
     n = len(read_events(d / "events.jsonl"))
     assert got["thumbs"] == got["thumbs_loaded"] == got["thumbs_shown"] == n
     assert got["bars"] == got["bars_shown"] == n
@@ -132,3 +136,14 @@ def test_screenshot_shows_the_page(run):
     assert near((36, 146, 240)) > 500  # medium-severity bars (face touch), orange
     assert near((59, 59, 226)) > 200  # high severity (eating), red
     assert near((100, 180, 70)) > 500  # desired state (smile) bars and share, green
+
+
+def test_roleplay_report_shows_a_thumbnail_per_person_and_the_rerun_commands(tmp_path):
+    """A report of three tracked people: no console error, three person thumbnails decoded and laid out,
+    the re-run commands shown as text."""
+    d = syn.make_people_run(tmp_path / "people")
+    build_report(d, ReportOptions(privacy="off"))
+    res = chromium((d / "report.html").as_uri(), "--dump-dom", tmp=tmp_path)
+    assert res.returncode == 0 and console_errors(res.stderr) == [], res.stderr[-2000:]
+    assert res.stdout.count('class="cmd"') == 2 and f"--from-landmarks {d}" in res.stdout
+    assert layout_check(d, tmp_path)["people"] == 3

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
@@ -54,6 +54,7 @@ class RunFolder:
     duration_s: float
     frame_count: int
     pixels: Optional[Dict[str, np.ndarray]] = None  # the stored ``px_`` arrays, one row per analysed frame
+    tracks: Dict[int, LandmarkTrack] = field(default_factory=dict)  # every cached person, over all analysed frames
 
     @property
     def catalogue(self) -> Dict[str, Dict]:
@@ -67,6 +68,25 @@ class RunFolder:
     @property
     def name(self) -> str:
         return self.source.name or self.dir.name
+
+    @property
+    def subject_id(self) -> int:
+        return int((self.info.get("subject") or {}).get("id") or 0)
+
+    @property
+    def people(self) -> List[Dict]:
+        """run.json's ``people`` (id, role, seconds on screen, first and last seen); one trainee if absent."""
+        listed = [dict(p) for p in self.info.get("people") or []]
+        return listed or [{"id": self.subject_id, "role": "trainee", "seconds_on_screen": self.duration_s,
+                           "first_s": 0.0, "last_s": self.duration_s}]
+
+    def role_of(self, person_id: int) -> str:
+        """``trainee``, ``customer`` or ``other`` (run.json's roles; the subject is the trainee)."""
+        if person_id == self.subject_id:
+            return "trainee"
+        if person_id == (self.info.get("customer") or {}).get("id"):
+            return "customer"
+        return next((str(p.get("role")) for p in self.people if p.get("id") == person_id), "other")
 
 
 def read_run_json(run_dir: Path) -> Dict:
@@ -127,7 +147,7 @@ def load_run(run_dir: str | Path, video: Optional[str | Path] = None, landmarks:
     if need_source and not source.exists():
         hint = "" if video else "; pass --video PATH if the recording has moved"
         raise RunFolderError(f"source {source} not found{hint}")
-    track, pixels = None, {}
+    track, pixels, tracks = None, {}, {}
     if landmarks:
         try:
             tracks = load_tracks(d)
@@ -139,6 +159,7 @@ def load_run(run_dir: str | Path, video: Optional[str | Path] = None, landmarks:
                                  f"with `analyze --from-landmarks {d} --out {d}`")
         subject = int(info["subject"]["id"])
         track = tracks.get(subject) or next(iter(tracks.values()))
+        tracks = {pid: t for pid, t in tracks.items() if pid == track.person_id or np.isfinite(t.pose_xyz).any()}
     kind = inp.get("kind", "video")
     if video is not None and Path(video).is_file() and kind == "folder":
         kind = "video"
@@ -147,10 +168,23 @@ def load_run(run_dir: str | Path, video: Optional[str | Path] = None, landmarks:
     if track is not None and size[0] <= 0:
         size = tuple(int(v) for v in track.image_wh)
     return RunFolder(d, info, events, track, source, kind, fps, size,
-                     float(inp.get("duration_s") or 0.0), int(inp.get("frame_count") or 0), pixels)
+                     float(inp.get("duration_s") or 0.0), int(inp.get("frame_count") or 0), pixels, tracks)
 
 
 # --- pixel positions of the subject -------------------------------------------
+#: Pose points of another person count from this visibility (as the features count the subject's).
+POSE_VISIBLE = 0.5
+
+
+def track_pixels(track: LandmarkTrack) -> Tuple[np.ndarray, np.ndarray]:
+    """``(pose_xy, face_xy)`` of any cached person in source pixels over every analysed frame, (T, 33, 2) and
+    (T, 478, 2); pose points seen with visibility under :data:`POSE_VISIBLE` are NaN."""
+    wh = np.array(track.image_wh, np.float32)
+    pose = track.pose_xyz[..., :2] * wh
+    pose[~(np.nan_to_num(track.pose_visibility, nan=0.0) >= POSE_VISIBLE)] = np.nan
+    return pose, track.face_xyz[..., :2] * wh
+
+
 POSE_CONNECTIONS = [  # MediaPipe Pose topology, the face points aside
     (11, 12), (11, 13), (13, 15), (12, 14), (14, 16), (11, 23), (12, 24), (23, 24),
     (23, 25), (25, 27), (24, 26), (26, 28), (27, 29), (29, 31), (27, 31), (28, 30), (30, 32), (28, 32),

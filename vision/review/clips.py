@@ -27,10 +27,10 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from vision.io.events import Event
-from vision.review.overlay import (Layout, Panel, TimelineStrip, compose, draw_focus, draw_subject, event_rgb, focus_of,
-                            make_layout)
-from vision.review.privacy import HOLD_S, FaceBlurrer
-from vision.review.render import VideoOptions, n_video_frames, resize, write_image
+from vision.review.overlay import (Layout, Panel, TimelineStrip, compose, draw_customer, draw_focus, draw_subject,
+                                   event_rgb, focus_of, make_layout)
+from vision.review.privacy import HOLD_S, FaceBlurrer, TrackedFaces
+from vision.review.render import CustomerPose, VideoOptions, n_video_frames, resize, write_image
 from vision.io.run_folder import RunFolder, SubjectPoints, load_run
 from vision.io.run_meta import record_output
 from vision.review.text import TextPainter
@@ -178,11 +178,13 @@ class _ClipDrawer:
         clip.size_wh = layout.frame_wh
         self.writer = None if run.is_still else H264Writer(clip.path, run.fps, layout.frame_wh, crf=opt.crf)
 
-    def add(self, idx: int, image: np.ndarray, points: SubjectPoints) -> None:
+    def add(self, idx: int, image: np.ndarray, points: SubjectPoints, customer: Optional[CustomerPose] = None) -> None:
         e = self.clip.event
         pts = points.at_video_frame(idx)
         analysed = points.analysed_frame(idx)
         video = resize(image, self.layout.video_wh)
+        if customer is not None:
+            draw_customer(video, customer.at(points, idx), self.layout.scale, self.panel.painter, self.layout.font_px)
         draw_subject(video, pts, self.layout.scale)
         if analysed is not None and e.start_frame <= analysed <= e.end_frame:
             phase = "during"
@@ -237,7 +239,8 @@ def make_clips(run_dir: str | Path, options: Optional[ClipOptions] = None, progr
     open_: List[_ClipDrawer] = []
     nxt = 0
     wanted = _coverage(clips)
-    with FaceBlurrer(opt.privacy, hold_frames=int(round(HOLD_S * run.fps))) as blurrer:
+    tracked, customer = TrackedFaces.of_run(run), CustomerPose(run)
+    with FaceBlurrer(opt.privacy, hold_frames=int(round(HOLD_S * run.fps)), tracked=tracked) as blurrer:
         try:
             for idx, image in iter_frames(run.source, run.kind, wanted.__contains__, max(wanted)):
                 if result.source_frames == 0:
@@ -249,7 +252,7 @@ def make_clips(run_dir: str | Path, options: Optional[ClipOptions] = None, progr
                 result.source_frames += 1
                 for d in list(open_):
                     if d.clip.first_frame <= idx <= d.clip.last_frame:
-                        d.add(idx, image, points)
+                        d.add(idx, image, points, customer)
                     if idx >= d.clip.last_frame:
                         d.close()
                         open_.remove(d)

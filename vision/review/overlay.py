@@ -115,6 +115,36 @@ def draw_subject(video: np.ndarray, pts: Optional[FramePoints], scale: float, al
     cv2.addWeighted(layer, alpha, video, 1.0 - alpha, 0.0, dst=video)
 
 
+CUSTOMER_BGR = (230, 170, 60)  # a light blue: the customer, apart from the trainee's white
+CUSTOMER_TAG = "customer / 客户"
+
+
+def draw_customer(video: np.ndarray, pose_xy: Optional[np.ndarray], scale: float, painter: Optional[TextPainter],
+                  font_px: int, alpha: float = 0.4) -> None:
+    """The customer's skeleton (source pixels, NaN: not seen), thinner and fainter than the trainee's, in
+    :data:`CUSTOMER_BGR`, with a small "customer / 客户" tag just under the shoulders. Their face is not drawn."""
+    if pose_xy is None or not np.isfinite(pose_xy[11:, 0]).any():
+        return
+    layer = video.copy()
+    for a, b in POSE_CONNECTIONS:
+        if not (np.isnan(pose_xy[a, 0]) or np.isnan(pose_xy[b, 0])):
+            cv2.line(layer, _pt(pose_xy[a], scale), _pt(pose_xy[b], scale), CUSTOMER_BGR, 1, cv2.LINE_AA)
+    for i in range(11, 33):
+        if not np.isnan(pose_xy[i, 0]):
+            cv2.circle(layer, _pt(pose_xy[i], scale), 2, CUSTOMER_BGR, -1, cv2.LINE_AA)
+    cv2.addWeighted(layer, alpha, video, 1.0 - alpha, 0.0, dst=video)
+    if painter is None:
+        return
+    body = pose_xy[11:][np.isfinite(pose_xy[11:, 0])] * scale
+    shoulders = pose_xy[[11, 12]][np.isfinite(pose_xy[[11, 12], 0])] * scale
+    anchor = shoulders if len(shoulders) else body  # on the chest, below the (blurred) face
+    size = max(11, font_px - 4)
+    w = painter.text_size(CUSTOMER_TAG, size)[0]
+    x = int(np.clip(anchor[:, 0].mean() - w / 2, 0, max(0, video.shape[1] - w)))
+    y = int(np.clip(anchor[:, 1].mean() + 0.4 * size, 0, max(0, video.shape[0] - 1.3 * size)))
+    painter.draw(video, CUSTOMER_TAG, (x, y), size, (CUSTOMER_BGR[2], CUSTOMER_BGR[1], CUSTOMER_BGR[0]))
+
+
 # --- the offending moment ---------------------------------------------------------
 @dataclass(frozen=True)
 class Focus:

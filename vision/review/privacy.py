@@ -1,29 +1,45 @@
-"""Bystanders' faces blurred in the outputs; the subject's face left as it is.
+"""Other people's faces blurred in the outputs; the subject's face left as it is.
 
-Every face is found with MediaPipe's face detector (see
-:class:`vision.detect.face_boxes.FaceBoxDetector`, run on each output frame). The
-subject's face is the box that holds most of the subject's cached face
-landmarks (or, without a face mesh, the pose's face points 0-10). Modes:
+Two nets, in this order:
 
-* ``auto`` (default): blur every face but the subject's when more than one
-  face is in the frame;
-* ``others``: blur every face but the subject's, even when it is alone
-  (a bystander facing the camera while the subject looks away);
-* ``off``: blur nothing.
+1. **By track.** Every person in the landmark cache other than the subject
+   (run.json ``subject.id``) has a face box on each analysed frame, from
+   their own cached landmarks (:class:`TrackedFaces`): the face mesh where it
+   was measured, else the pose's face points 0-10 seen with visibility
+   >= 0.5, padded to the whole head. A video frame uses the nearest analysed
+   frame at or before it, none when that one is stale (as the drawn
+   landmarks do). These faces are blurred in ``auto`` and ``others`` modes
+   whatever a face detector finds, so small and tilted faces are covered. A
+   person with no face point seen on that frame gets no box: no guess.
+2. **By detection**, for faces nobody tracked (bystanders): MediaPipe's face
+   detector (:class:`vision.detect.face_boxes.FaceBoxDetector`, run on each
+   output frame). The subject's face is the box that holds most of the
+   subject's cached face landmarks (or, without a face mesh, the pose's face
+   points 0-10). ``auto`` (default) blurs every detected face but the
+   subject's when more than one face is in the frame (detected or tracked);
+   ``others`` blurs them even when alone (a bystander facing the camera
+   while the subject looks away); ``off`` blurs nothing at all.
 
-When the subject's landmarks are unknown on a frame, no box is the
+When the subject's landmarks are unknown on a frame, no detected box is the
 subject's, so with two or more faces all of them are blurred. The detector
 misses a face now and then (a head tilted back, motion blur): a blurred box
 stays blurred for ``hold_frames`` more frames unless a detection overlaps it.
+The subject's own face (its tight box from its landmarks) is never blurred,
+even where another person's padded box overlaps it.
+
+With one person in the cache (single-person and older runs) only the
+detection net acts, as before tracking.
 """
 from __future__ import annotations
 
-from typing import Callable, List, Optional
+import warnings
+from typing import Callable, Dict, List, Optional, Tuple
 
 import cv2
 import numpy as np
 
-from vision.io.run_folder import FramePoints
+from vision.detect.landmarks import LandmarkTrack
+from vision.io.run_folder import FramePoints, RunFolder, track_pixels
 
 MODES = ("auto", "others", "off")
 #: Boxes are grown by this share of their size before testing for the
@@ -34,6 +50,15 @@ BLUR_GROW = 0.2
 #: Seconds a blurred face stays blurred after the detector last found it.
 HOLD_S = 0.5
 DETECT_MAX_W = 960
+#: A face mesh covers brow to chin and cheek to cheek: grown by these shares of its width (sides) and height
+#: (up for the forehead and hair, down for the jaw) to cover the head.
+MESH_GROW_X, MESH_GROW_UP, MESH_GROW_DOWN = 0.15, 0.35, 0.1
+#: The pose's face points span less than the head (ear to ear about 0.9 of the head's width, eyes to mouth
+#: about a quarter of its height; geometry): the head box is this many "spans" (the larger of the points'
+#: width and 1.6 times their height) from their centre: sideways, up (hair) and down (chin).
+POSE_HALF_W, POSE_UP, POSE_DOWN = 0.75, 1.0, 0.85
+#: With a single face point seen, the head is sized from the shoulders: head width about half the shoulder width.
+HEAD_PER_SHOULDER = 0.5
 
 
 def subject_points(points: Optional[FramePoints]) -> np.ndarray:
@@ -65,17 +90,25 @@ def subject_box(xyxy: np.ndarray, pts: np.ndarray) -> Optional[int]:
     return best if counts[best] > 0 else None
 
 
-def boxes_to_blur(n_boxes: int, subject: Optional[int], mode: str) -> List[int]:
+def boxes_to_blur(n_boxes: int, subject: Optional[int], mode: str, n_faces: Optional[int] = None) -> List[int]:
+    """Which of ``n_boxes`` detected faces to blur; ``n_faces``: faces in the frame, tracked ones too (default:
+    the detected ones)."""
     if mode not in MODES:
         raise ValueError(f"privacy mode must be one of {MODES}, got {mode!r}")
-    if mode == "off" or (mode == "auto" and n_boxes < 2):
+    if mode == "off" or (mode == "auto" and (n_boxes if n_faces is None else n_faces) < 2):
         return []
     return [i for i in range(n_boxes) if i != subject]
 
 
-def pixelate(image_bgr: np.ndarray, xyxy: np.ndarray) -> None:
-    """Blur boxes in place beyond recognition: a coarse mosaic, then smoothing."""
+def pixelate(image_bgr: np.ndarray, xyxy: np.ndarray, keep: Optional[np.ndarray] = None) -> None:
+    """Blur boxes in place beyond recognition: a coarse mosaic, then smoothing. The ``keep`` box is left as it was."""
     H, W = image_bgr.shape[:2]
+    kept = None
+    if keep is not None:
+        kx0, ky0 = max(0, int(keep[0])), max(0, int(keep[1]))
+        kx1, ky1 = min(W, int(np.ceil(keep[2]))), min(H, int(np.ceil(keep[3])))
+        if kx1 > kx0 and ky1 > ky0:
+            kept = (kx0, ky0, kx1, ky1, image_bgr[ky0:ky1, kx0:kx1].copy())
     for x0, y0, x1, y1 in grow(xyxy, BLUR_GROW):
         x0, y0 = max(0, int(x0)), max(0, int(y0))
         x1, y1 = min(W, int(np.ceil(x1))), min(H, int(np.ceil(y1)))
@@ -86,6 +119,89 @@ def pixelate(image_bgr: np.ndarray, xyxy: np.ndarray) -> None:
         mosaic = cv2.resize(small, (x1 - x0, y1 - y0), interpolation=cv2.INTER_NEAREST)
         k = max(3, ((min(x1 - x0, y1 - y0) // 6) | 1))
         image_bgr[y0:y1, x0:x1] = cv2.GaussianBlur(mosaic, (k, k), 0)
+    if kept is not None:
+        kx0, ky0, kx1, ky1, patch = kept
+        image_bgr[ky0:ky1, kx0:kx1] = patch
+
+
+# --- faces by track ------------------------------------------------------------------------------
+def _nan_box(pts: np.ndarray) -> np.ndarray:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.concatenate([np.nanmin(pts, 0), np.nanmax(pts, 0)])
+
+
+def head_box(pose_xy: np.ndarray, face_xy: np.ndarray) -> Optional[np.ndarray]:
+    """A person's head as ``xyxy`` source pixels from one frame's points (NaN: not seen, see
+    :func:`vision.io.run_folder.track_pixels`); None when no face point was seen.
+
+    The face mesh where measured, grown to the hair and jaw; else the pose's face points 0-10, padded to
+    the whole head (see :data:`POSE_HALF_W`).
+    """
+    mesh = face_xy[np.isfinite(face_xy[:, 0])]
+    if len(mesh) >= 3:
+        x0, y0, x1, y1 = _nan_box(mesh)
+        w, h = x1 - x0, y1 - y0
+        return np.array([x0 - MESH_GROW_X * w, y0 - MESH_GROW_UP * h, x1 + MESH_GROW_X * w, y1 + MESH_GROW_DOWN * h],
+                        np.float32)
+    seen = np.isfinite(pose_xy[:, 0])
+    pts = pose_xy[:11][seen[:11]]
+    if len(pts) == 0:
+        return None
+    x0, y0, x1, y1 = _nan_box(pts)
+    span = max(x1 - x0, 1.6 * (y1 - y0))
+    if len(pts) == 1 or span <= 0:
+        if not seen[11] or not seen[12]:
+            return None
+        span = HEAD_PER_SHOULDER * float(np.hypot(*(pose_xy[11] - pose_xy[12]))) / (2 * POSE_HALF_W)
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    return np.array([cx - POSE_HALF_W * span, cy - POSE_UP * span, cx + POSE_HALF_W * span, cy + POSE_DOWN * span],
+                    np.float32)
+
+
+def tight_face_box(pts: np.ndarray) -> Optional[np.ndarray]:
+    """The box around the subject's face points (mesh, or pose points 0-10), a little padded: never blurred."""
+    if len(pts) < 2:
+        return None
+    x0, y0, x1, y1 = _nan_box(pts)
+    pad = 0.1 * max(x1 - x0, y1 - y0)
+    return np.array([x0 - pad, y0 - pad, x1 + pad, y1 + pad], np.float32)
+
+
+class TrackedFaces:
+    """The head box of every cached person but the subject, per analysed frame (NaN: no face point seen)."""
+
+    def __init__(self, tracks: Dict[int, LandmarkTrack], subject: int):
+        self.subject = subject
+        self.boxes: Dict[int, np.ndarray] = {}
+        for pid, track in tracks.items():
+            if pid == subject:
+                continue
+            pose, face = track_pixels(track)
+            out = np.full((len(track), 4), np.nan, np.float32)
+            for row in np.flatnonzero(np.isfinite(pose[:, :11, 0]).any(1) | np.isfinite(face[:, :, 0]).any(1)):
+                box = head_box(pose[row], face[row])
+                if box is not None:
+                    out[row] = box
+            self.boxes[pid] = out
+
+    @classmethod
+    def of_run(cls, run: RunFolder) -> "TrackedFaces":
+        """Everyone cached in ``run`` but the person the outputs draw as the subject."""
+        return cls(run.tracks, run.track.person_id if run.track is not None else run.subject_id)
+
+    def __bool__(self) -> bool:
+        return bool(self.boxes)
+
+    def at_row(self, row: Optional[int]) -> Tuple[List[int], np.ndarray]:
+        """``(ids, xyxy)`` of the other people's heads on analysed row ``row`` (None: none usable)."""
+        ids, boxes = [], []
+        if row is not None:
+            for pid, b in self.boxes.items():
+                if np.isfinite(b[row, 0]):
+                    ids.append(pid)
+                    boxes.append(b[row])
+        return ids, np.array(boxes, np.float32).reshape(-1, 4)
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -101,11 +217,13 @@ def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 class FaceBlurrer:
     """Finds and blurs the faces to hide on each frame. A no-op (no model loaded) when mode is ``off``."""
 
-    def __init__(self, mode: str = "auto", detector_factory: Optional[Callable] = None, hold_frames: int = 0):
+    def __init__(self, mode: str = "auto", detector_factory: Optional[Callable] = None, hold_frames: int = 0,
+                 tracked: Optional[TrackedFaces] = None):
         if mode not in MODES:
             raise ValueError(f"privacy mode must be one of {MODES}, got {mode!r}")
         self.mode = mode
         self.hold_frames = hold_frames
+        self.tracked = tracked
         self.blurred = 0  # faces blurred so far
         self._held: List[tuple] = []  # (box, last frame it was hidden on)
         self._det = None
@@ -115,19 +233,29 @@ class FaceBlurrer:
             self._det = detector_factory()
 
     def apply(self, image_bgr: np.ndarray, points: Optional[FramePoints], frame: int = 0) -> int:
-        """Blur the faces to hide in ``image_bgr`` (source pixels) in place; returns how many."""
+        """Blur the faces to hide in ``image_bgr`` (source pixels) in place; returns how many.
+
+        ``points``: the subject's points on the analysed frame shown (None: none usable), whose row
+        also picks the other people's tracked heads.
+        """
         if self._det is None:
             return 0
         xyxy = self._detect(image_bgr)
-        subject = subject_box(xyxy, subject_points(points))
-        hide = xyxy[boxes_to_blur(len(xyxy), subject, self.mode)]
+        mine = subject_points(points)
+        subject = subject_box(xyxy, mine)
+        row = getattr(points, "row", None)
+        others = self.tracked.at_row(row)[1] if self.tracked else np.zeros((0, 4), np.float32)
+        # a detection that another person's head box covers is that person's face, not one more face
+        untracked = sum(1 for b in xyxy if not len(others) or iou(b, others).max() < 0.2)
+        detected = xyxy[boxes_to_blur(len(xyxy), subject, self.mode, untracked + len(others))]
         held = [(b, f) for b, f in self._held if 0 < frame - f <= self.hold_frames]
         if held and len(xyxy):  # a held box that a detection now covers is judged afresh
             held = [(b, f) for b, f in held if iou(b, xyxy).max() < 0.3]
-        self._held = [(b, frame) for b in hide] + held
+        self._held = [(b, frame) for b in detected] + held
+        hide = np.concatenate([detected, others])
         boxes = np.concatenate([hide] + [b[None] for b, _ in held]) if held else hide
         if len(boxes):
-            pixelate(image_bgr, boxes)
+            pixelate(image_bgr, boxes, keep=tight_face_box(mine))
         self.blurred += len(boxes)
         return len(boxes)
 

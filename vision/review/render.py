@@ -17,10 +17,10 @@ import cv2
 import numpy as np
 
 from vision.io.events import Event
-from vision.review.overlay import (Panel, TimelineStrip, banner_lines, compose, draw_focus, draw_subject, event_rgb,
-                            focus_of, make_layout)
-from vision.review.privacy import HOLD_S, FaceBlurrer
-from vision.io.run_folder import RunFolder, SubjectPoints, active_events, load_run
+from vision.review.overlay import (Panel, TimelineStrip, banner_lines, compose, draw_customer, draw_focus,
+                                   draw_subject, event_rgb, focus_of, make_layout)
+from vision.review.privacy import HOLD_S, FaceBlurrer, TrackedFaces
+from vision.io.run_folder import RunFolder, SubjectPoints, active_events, load_run, track_pixels
 from vision.io.run_meta import record_output
 from vision.review.text import TextPainter
 from vision.io.video_in import check_size, iter_frames
@@ -91,6 +91,19 @@ def resize(image: np.ndarray, wh) -> np.ndarray:
     return cv2.resize(image, tuple(wh), interpolation=cv2.INTER_AREA if wh[0] < w else cv2.INTER_LINEAR)
 
 
+class CustomerPose:
+    """The customer's pose in source pixels on each analysed frame (run.json ``customer.id``; none: nothing)."""
+
+    def __init__(self, run: RunFolder):
+        cid = (run.info.get("customer") or {}).get("id")
+        track = run.tracks.get(cid) if cid is not None and run.track is not None else None
+        self.pose = track_pixels(track)[0] if track is not None and cid != run.track.person_id else None
+
+    def at(self, points: SubjectPoints, video_frame: int) -> Optional[np.ndarray]:
+        row = points.row_at(video_frame) if self.pose is not None else None
+        return None if row is None else self.pose[row]
+
+
 def render(run_dir: str | Path, options: Optional[RenderOptions] = None, progress=None) -> RenderResult:
     """Write the annotated video of a run; returns where, how many frames and how fast."""
     opt = options or RenderOptions()
@@ -109,13 +122,14 @@ def render(run_dir: str | Path, options: Optional[RenderOptions] = None, progres
     if out.suffix.lower() != want:
         raise VideoWriteError(f"--out {out}: must end in {want} ({'a still image' if run.is_still else 'H.264 in mp4'})")
     frames = 0
-    with FaceBlurrer(opt.privacy, hold_frames=int(round(HOLD_S * run.fps))) as blurrer:
+    customer = CustomerPose(run)
+    with FaceBlurrer(opt.privacy, hold_frames=int(round(HOLD_S * run.fps)), tracked=TrackedFaces.of_run(run)) as blurrer:
         writer = None if run.is_still else H264Writer(out, run.fps, layout.frame_wh, crf=opt.crf)
         try:
             for idx, image in iter_frames(run.source, run.kind):
                 if frames == 0:
                     check_size(image, run.size_wh, run.source)
-                frame = annotate_frame(image, idx, run, points, layout, panel, strip, blurrer)
+                frame = annotate_frame(image, idx, run, points, layout, panel, strip, blurrer, customer)
                 if writer is None:
                     write_image(out, frame)
                 else:
@@ -135,11 +149,14 @@ def render(run_dir: str | Path, options: Optional[RenderOptions] = None, progres
 
 
 def annotate_frame(image: np.ndarray, idx: int, run: RunFolder, points: SubjectPoints, layout, panel: Panel,
-                   strip: TimelineStrip, blurrer: FaceBlurrer) -> np.ndarray:
-    """One output frame: faces blurred, landmarks and highlights drawn, the banner and strip below."""
+                   strip: TimelineStrip, blurrer: FaceBlurrer, customer: Optional[CustomerPose] = None) -> np.ndarray:
+    """One output frame: faces blurred, landmarks (and the customer's skeleton) and highlights drawn, the banner
+    and strip below."""
     pts = points.at_video_frame(idx)
     blurrer.apply(image, pts, idx)
     video = resize(image, layout.video_wh)
+    if customer is not None:
+        draw_customer(video, customer.at(points, idx), layout.scale, panel.painter, layout.font_px)
     draw_subject(video, pts, layout.scale)
     active = active_events(run.events, points.analysed_frame(idx))
     for e in active:

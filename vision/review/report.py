@@ -22,7 +22,9 @@ import cv2
 from vision.review.clips import INDEX_NAME
 from vision.io.events import Event
 from vision.review.overlay import draw_focus, draw_subject, event_rgb, focus_of
-from vision.review.privacy import FaceBlurrer
+from vision.review.privacy import FaceBlurrer, TrackedFaces
+from vision.review.report_people import ROLE_LABEL, people_section
+from vision.review.report_people import STYLE as PEOPLE_STYLE
 from vision.review.report_svg import esc, href, rgb_css, share_bars, timeline_svg
 from vision.io.run_folder import RunFolder, SubjectPoints, load_run
 from vision.io.run_meta import record_output
@@ -99,7 +101,7 @@ def thumbnails(run: RunFolder, events: List[Event], privacy: str, width: int = T
     frame_of = {id(e): int((e.peak or {}).get("frame", e.start_frame)) for e in events}
     wanted = set(frame_of.values())
     out: Dict[int, str] = {}
-    with FaceBlurrer(privacy) as blurrer:
+    with FaceBlurrer(privacy, tracked=TrackedFaces.of_run(run)) as blurrer:
         for idx, image in iter_frames(run.source, run.kind, wanted.__contains__, max(wanted)):
             pts = points.at_video_frame(idx)
             blurrer.apply(image, pts)
@@ -133,7 +135,7 @@ def _page(title: str, body: str) -> str:
     return (f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">'
             f'<meta http-equiv="Content-Security-Policy" content="{esc(CSP)}">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f'<title>{esc(title)}</title><style>{STYLE}</style></head><body>{body}</body></html>')
+            f'<title>{esc(title)}</title><style>{STYLE}{PEOPLE_STYLE}</style></head><body>{body}</body></html>')
 
 
 def _experimental(run: RunFolder) -> set:
@@ -169,7 +171,9 @@ def _rules_table(run: RunFolder, texts: Dict[str, Dict[str, str]], order: List[s
 
 
 def _event_cards(run: RunFolder, thumbs: Dict[int, str], links: Dict[int, str], note: str) -> str:
+    """One card per event; each names its person when more than one person was judged."""
     cards = []
+    several = len({e.person for e in run.events}) > 1
     for e in run.events:
         img = thumbs.get(id(e))
         pic = (f'<img class="thumb" alt="{esc(e.rule)} at {e.start_s:.2f} s" src="{img}">' if img
@@ -183,7 +187,9 @@ def _event_cards(run: RunFolder, thumbs: Dict[int, str], links: Dict[int, str], 
             f'<div><span class="chip" style="background:{rgb_css(event_rgb(e))}"></span><b>{esc(e.rule)}</b>'
             + (EXPERIMENTAL_TAG if e.evidence.get("experimental") else "") + ' '
             f'<span class="muted">{e.start_s:.2f}–{e.end_s:.2f} s ({e.duration_s:.1f} s)</span></div>'
-            f'<div>{esc(e.message_zh)} · {esc(e.message_en)}'
+            + (f'<div class="who" data-person="{e.person}">person 人物 {e.person} · '
+               f'{esc(ROLE_LABEL.get(run.role_of(e.person), "other"))}</div>' if several else "")
+            + f'<div>{esc(e.message_zh)} · {esc(e.message_en)}'
             + (f' <span class="muted">({esc(region)})</span>' if region else "")
             + f'</div><div class="muted">{esc(e.clause)}</div></div>')
     return f'<div class="events">{"".join(cards)}</div>' if cards else '<p class="muted">no events 无事件</p>'
@@ -234,6 +240,7 @@ def build_report(run_dir: str | Path, options: Optional[ReportOptions] = None) -
     when = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     body = (f'<h1>{esc(run.name)}</h1><p class="muted">conduct coach report 行为规范报告 · {len(run.events)} events · '
             f'{run.duration_s:.1f} s · made {when}</p>'
+            f'<h2>People 人物</h2>{people_section(run, opt.privacy, opt.thumbnails and run.source.exists())}'
             f'<h2>Rules 规则</h2>{_rules_table(run, texts, order)}'
             f'<h2>Timeline 时间轴</h2>{timeline_svg(rows, run.events, run.duration_s, links)}'
             f'<h2>Desired states 良好状态 (time share)</h2>{share_bars(run.info.get("time_share") or {}, labels)}'

@@ -1,0 +1,151 @@
+"""How often a rendered video leaves a visible non-subject face unblurred (issue 8's target: at most 2 % of frames).
+
+    python scripts/measure_privacy.py RUN_DIR... [--privacy auto] [--json OUT]
+
+For each run folder: its ``annotated.mp4`` (rendered first, with
+``--privacy``, when the folder has none) is read beside the source video,
+frame by frame. A *visible non-subject face* is judged apart from the blur
+code: MediaPipe's face detector runs on the ORIGINAL frame at full size and,
+for frames wider than 640 px, on four overlapping quarters enlarged two
+times (small faces the blur's own detector, run on a <= 960 px copy, can
+miss); a face counts as the subject's when it holds at least a third of the
+subject's cached face points (face mesh, else the pose's face points 0-10),
+and is left out. A non-subject face is *left unblurred* when the rendered
+frame keeps at least half its detail there: the variance of the Laplacian in
+the box, rendered over original (a pixelated face keeps under a tenth).
+
+Prints per run: frames, frames with a visible non-subject face, frames with
+one left unblurred, and that count as a share of all frames.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from vision.detect.face_boxes import FaceBoxDetector  # noqa: E402
+from vision.io.run_folder import SubjectPoints, load_run  # noqa: E402
+from vision.io.video_in import iter_frames  # noqa: E402
+from vision.review.overlay import make_layout  # noqa: E402
+from vision.review.render import MAX_BANNER_LINES, RenderOptions, max_simultaneous, render, resize  # noqa: E402
+
+TARGET = 0.02
+KEPT_DETAIL = 0.5  # rendered / original Laplacian variance above this: not blurred
+SUBJECT_SHARE = 1 / 3  # share of the subject's face points inside a face box that makes it the subject's
+MIN_FACE_PX = 12  # faces smaller than this (source pixels) are not judged
+FLAT = 4.0  # an original box with less detail than this (Laplacian variance, as rendered) cannot show a blur
+
+
+def faces(det: FaceBoxDetector, image: np.ndarray) -> np.ndarray:
+    """Every face found on the full frame and, for a wide frame, on its four quarters enlarged 2x."""
+    found = [det.detect(image)[0]]
+    h, w = image.shape[:2]
+    if w > 640:
+        for y0 in (0, h // 3):
+            for x0 in (0, w // 3):
+                tile = image[y0:y0 + 2 * h // 3, x0:x0 + 2 * w // 3]
+                big = cv2.resize(tile, None, fx=2, fy=2, interpolation=cv2.INTER_LINEAR)
+                found.append(det.detect(big)[0] / 2 + np.array([x0, y0, x0, y0], np.float32))
+    boxes = np.concatenate(found)
+    keep: list = []
+    for b in boxes[np.argsort(-(boxes[:, 2] - boxes[:, 0]))]:
+        if all(_overlap(b, k) < 0.3 for k in keep):
+            keep.append(b)
+    return np.array(keep, np.float32).reshape(-1, 4)
+
+
+def _overlap(a: np.ndarray, b: np.ndarray) -> float:
+    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    small = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return iw * ih / max(small, 1e-6)
+
+
+def subject_face_points(points) -> np.ndarray:
+    if points is None:
+        return np.zeros((0, 2), np.float32)
+    face = points.face_xy[np.isfinite(points.face_xy[:, 0])]
+    return face if len(face) else points.pose_xy[:11][np.isfinite(points.pose_xy[:11, 0])]
+
+
+def sharpness(img: np.ndarray) -> float:
+    if img.size == 0:
+        return 0.0
+    return float(cv2.Laplacian(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY), cv2.CV_64F).var())
+
+
+def measure(run_dir: Path, privacy: str) -> dict:
+    run = load_run(run_dir)
+    annotated = run.dir / "annotated.mp4"
+    if not annotated.is_file():
+        print(f"{run.dir}: no annotated.mp4, rendering it (--privacy {privacy})", file=sys.stderr)
+        render(run.dir, RenderOptions(privacy=privacy))
+    points = SubjectPoints(run.track, run.pixels)
+    layout = make_layout(run.size_wh, min(MAX_BANNER_LINES, max(1, max_simultaneous(run.events))))
+    cap = cv2.VideoCapture(str(annotated))
+    frames = with_face = unblurred = 0
+    worst = []
+    with FaceBoxDetector() as det:
+        for idx, original in iter_frames(run.source, run.kind):
+            ok, out = cap.read()
+            if not ok:
+                break
+            if out.shape[1::-1] != layout.frame_wh:
+                raise SystemExit(f"{annotated}: frames are {out.shape[1]}x{out.shape[0]}, expected "
+                                 f"{layout.frame_wh}: was it rendered with --height? render it again without")
+            frames += 1
+            vx, (vw, vh) = layout.video_x, layout.video_wh
+            video, scaled = out[:vh, vx:vx + vw], resize(original, (vw, vh))  # compared as the render scaled it
+            mine = subject_face_points(points.at_video_frame(idx))
+            seen = left = False
+            for x0, y0, x1, y1 in faces(det, original):
+                if min(x1 - x0, y1 - y0) < MIN_FACE_PX:
+                    continue
+                inside = ((mine[:, 0] >= x0) & (mine[:, 0] <= x1) & (mine[:, 1] >= y0) & (mine[:, 1] <= y1))
+                if len(mine) and inside.mean() >= SUBJECT_SHARE:
+                    continue
+                s = layout.scale
+                a, b = slice(int(y0 * s), int(np.ceil(y1 * s))), slice(int(x0 * s), int(np.ceil(x1 * s)))
+                base = sharpness(scaled[a, b])
+                if base < FLAT:
+                    continue
+                seen = True
+                ratio = sharpness(video[a, b]) / base
+                if ratio > KEPT_DETAIL:
+                    left = True
+                    worst.append({"frame": idx, "box": [round(float(v)) for v in (x0, y0, x1, y1)],
+                                  "kept_detail": round(ratio, 2)})
+            with_face += seen
+            unblurred += left
+    cap.release()
+    return {"run": str(run.dir), "frames": frames, "frames_with_other_face": with_face,
+            "frames_unblurred": unblurred, "share": unblurred / frames if frames else float("nan"),
+            "unblurred": worst[:50]}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("runs", nargs="+", type=Path, help="run folders (rendered first when they have no annotated.mp4)")
+    ap.add_argument("--privacy", default="auto", choices=("auto", "others", "off"), help="for a render made here")
+    ap.add_argument("--json", type=Path, help="write the per-run numbers and the unblurred faces found here")
+    args = ap.parse_args(argv)
+    results = [measure(d, args.privacy) for d in args.runs]
+    print(f"{'run':50s} {'frames':>7s} {'other face':>10s} {'unblurred':>9s} {'share':>7s}")
+    for r in results:
+        mark = "ok" if r["share"] <= TARGET else f"above the {TARGET:.0%} target"
+        print(f"{r['run'][-50:]:50s} {r['frames']:7d} {r['frames_with_other_face']:10d} {r['frames_unblurred']:9d} "
+              f"{r['share']:7.1%}  {mark}")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
