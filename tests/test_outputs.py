@@ -489,3 +489,18 @@ def test_the_report_describes_rules_from_the_runs_catalogue_not_todays_rules_fil
     write_run_json(run, doc)
     page = build_report(run, ReportOptions(privacy="off", thumbnails=False)).read_text(encoding="utf-8")
     assert "Slouching (as judged)" in page and "旧条款 old clause" in page
+
+
+def test_a_passed_appearance_check_is_not_counted_as_a_violation(tmp_path):
+    """look.* logs a desired event when the check passes: its violation row counts 0 and says it passed."""
+    passed = syn.event("look.hair_colour", 5, 5, kind="desired", severity="low")
+    touch = syn.event("gesture.face_touch", 3, 12)
+    run = syn.make_run(tmp_path / "run", [touch, passed])
+    doc = read_run_json(run)
+    doc["rules"]["catalogue"]["look.hair_colour"]["kind"] = "violation"  # as rules.yaml declares it
+    write_run_json(run, doc)
+    page = build_report(run, ReportOptions(privacy="off", thumbnails=False)).read_text(encoding="utf-8")
+    row = re.search(r'<tr data-rule="look.hair_colour">.*?</tr>', page, re.S).group(0)
+    assert re.search(r'class="num count"[^>]*>0 <span class="muted">\(passed', row)
+    touch_row = re.search(r'<tr data-rule="gesture.face_touch">.*?</tr>', page, re.S).group(0)
+    assert re.search(r'class="num count"[^>]*>1</td>', touch_row)

@@ -121,10 +121,14 @@ def thumbnails(run: RunFolder, events: List[Event], privacy: str, width: int = T
 
 
 def summary(run: RunFolder) -> Dict[str, Dict[str, float]]:
-    """Rule id -> count and total seconds of its events."""
+    """Rule id -> count and total seconds of its events of the rule's own kind, and ``passed``: the desired
+    events of a violation rule (an appearance check that passed), which are not violations to count."""
     out: Dict[str, Dict[str, float]] = {}
     for e in run.events:
-        s = out.setdefault(e.rule, {"count": 0, "total_s": 0.0})
+        s = out.setdefault(e.rule, {"count": 0, "total_s": 0.0, "passed": 0})
+        if run.catalogue.get(e.rule, {}).get("kind") == "violation" and e.kind == "desired":
+            s["passed"] += 1
+            continue
         s["count"] += 1
         s["total_s"] += e.duration_s
     return out
@@ -161,7 +165,8 @@ def _rules_table(run: RunFolder, texts: Dict[str, Dict[str, str]], order: List[s
             f'<tr data-rule="{esc(rule)}"><td><span class="chip" style="background:{colour}"></span>{esc(rule)}'
             + (EXPERIMENTAL_TAG if rule in experimental else "") + '</td>'
             f'<td>{esc(t.get("kind", ""))}</td><td>{esc(t.get("severity", ""))}</td>'
-            f'<td class="num count" data-rule="{esc(rule)}">{int(s["count"])}</td>'
+            f'<td class="num count" data-rule="{esc(rule)}">{int(s["count"])}'
+            + (' <span class="muted">(passed 通过)</span>' if s.get("passed") and not s["count"] else "") + '</td>'
             f'<td class="num total">{s["total_s"]:.1f} s</td>'
             f'<td>{esc(t.get("message_zh", ""))}<br><span class="muted">{esc(t.get("message_en", ""))}</span></td>'
             f'<td class="clause">{esc(t.get("clause", ""))}</td></tr>')
