@@ -101,8 +101,7 @@ def _expand(inputs: Iterable[str]) -> tuple:
 
 def run_name(recording: Path, root: Path) -> str:
     """The run folder's name: the path below ``root``, ``/`` spelt ``__``."""
-    rel = recording.relative_to(root) if recording != root else Path(recording.name)
-    return SEP.join(rel.parts)
+    return SEP.join(recording.relative_to(root).parts)
 
 
 def make_plan(inputs: Iterable[str], trainee: Optional[str] = None, trainee_folders: bool = False) -> Plan:
