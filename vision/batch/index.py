@@ -111,11 +111,3 @@ def write_csv(rows: List[Row], path: Path) -> Path:
 def read_csv(path: Path) -> List[Dict[str, str]]:
     with open(path, newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f))
-
-
-def write_index(out_dir: Path) -> List[Path]:
-    """``index.csv`` and ``index.html`` in ``out_dir``, from its run folders; returns their paths."""
-    from vision.batch.index_html import write_html
-
-    rows = collect(out_dir)
-    return [write_csv(rows, Path(out_dir) / INDEX_CSV), write_html(rows, Path(out_dir) / INDEX_HTML)]

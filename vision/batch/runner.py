@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, List, Optional
 
-from vision.batch.index import write_index
+from vision.batch.index import INDEX_CSV, INDEX_HTML, collect, write_csv
+from vision.batch.index_html import write_html
 from vision.batch.plan import Job, Plan
 from vision.batch.state import decide, read_batch_json, wanted, write_batch_json
 from vision.batch.worker import Outcome, Task
@@ -67,6 +68,12 @@ def make_tasks(plan: Plan, out_dir: Path, settings: Settings) -> tuple:
         else:
             tasks.append(Task(str(job.input), str(run_dir), job.name, settings.rules_path, fps, want, what == "redo"))
     return tasks, known
+
+
+def write_index(out_dir: Path) -> List[Path]:
+    """``index.csv`` and ``index.html`` in ``out_dir``, from its run folders; returns their paths."""
+    rows = collect(out_dir)
+    return [write_csv(rows, Path(out_dir) / INDEX_CSV), write_html(rows, Path(out_dir) / INDEX_HTML)]
 
 
 def _engine(tasks: List[Task], settings: Settings, analyze_fn: Optional[Callable]) -> Iterator[Outcome]:
