@@ -9,7 +9,10 @@ Prints, with medians over alternating repeats (machines are noisy):
 2. re-analysis from the landmark cache, as a multiple of real time, on the
    clip and on its cache tiled to about ten minutes (a training session);
 3. peak memory (RSS) of ``analyze`` on the clip and on the clip repeated 4x,
-   each in a fresh process: flat means the video is never held in memory.
+   each in a fresh process: flat means the video is never held in memory;
+4. ``batch`` throughput on a folder of 8 clips (links to ../shared/media):
+   2 workers against 1, and a re-run of the finished batch against its
+   first run (everything skipped). ``--batch-only`` measures just this.
 """
 from __future__ import annotations
 
@@ -115,14 +118,47 @@ def peak_rss_mb(clip: str, fps: float, out: str) -> float:
     return float(res.stdout.strip().splitlines()[-1])
 
 
+BATCH_CLIPS = ["phone/suzie_closeup_landline_phone_call.mp4", "two_person/woman_seated_videoconference_talking.mp4",
+               "two_person/news_anchor_seated_talking_to_camera.mp4", "standing/man_standing_service_bow.mp4",
+               "standing/ted_woman_hands_clasped_then_open_palm_gestures.mp4",
+               "hands_gesture/woman_seated_talking_hands_clasped_gesturing.mp4",
+               "gesture/ted_woman_expansive_arm_sweeps_pointing_up.mp4", "sitting/sideview_man_posture_sequence.mp4"]
+
+
+def timed_batch(folder: str, out: str, workers: int, fps: float) -> float:
+    """Wall time of ``python -m vision batch`` (process start, workers, index: what a user waits for)."""
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "vision", "batch", folder, "--out", out, "--workers", str(workers),
+                    "--fps", str(fps), "--quiet"], cwd=REPO, check=True, capture_output=True)
+    return time.perf_counter() - t0
+
+
+def batch_throughput(tmp: str, fps: float) -> None:
+    media = REPO.parent / "shared" / "media"
+    folder = Path(tmp) / "clips8"
+    folder.mkdir()
+    for i, clip in enumerate(BATCH_CLIPS):  # links, never copies
+        (folder / f"{i}_{Path(clip).name}").symlink_to(media / clip)
+    one = timed_batch(str(folder), f"{tmp}/batch1", 1, fps)
+    two = timed_batch(str(folder), f"{tmp}/batch2", 2, fps)
+    again = timed_batch(str(folder), f"{tmp}/batch2", 2, fps)
+    print(f"batch of {len(BATCH_CLIPS)} clips at {fps:g} fps: 1 worker {one:.1f} s, 2 workers {two:.1f} s "
+          f"-> throughput x{one / two:.2f}")
+    print(f"batch re-run (all done before): {again:.2f} s = {100 * again / two:.1f} % of the first run")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("clip", nargs="?", default=str(DEFAULT_CLIP))
     ap.add_argument("--fps", type=float, default=10.0)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--no-memory", action="store_true", help="skip the (slow) memory comparison")
+    ap.add_argument("--batch-only", action="store_true", help="measure only the batch throughput (4.)")
     args = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="bench_")
+    if args.batch_only:
+        batch_throughput(tmp, args.fps)
+        return 0
     bare, full = [], []
     for i in range(args.repeats):  # alternate, so drift in machine load hits both alike
         t, n_bare = bare_loop(args.clip, args.fps)
@@ -150,6 +186,7 @@ def main() -> int:
         m4 = peak_rss_mb(long_clip, args.fps, f"{tmp}/mem4")
         print(f"peak RSS analyze    : {m1:.0f} MB on the clip, {m4:.0f} MB on it repeated 4x "
               f"(ratio {m4 / m1:.2f})")
+    batch_throughput(tmp, args.fps)
     return 0
 
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up a fresh machine: a virtual environment in .venv with the package and
 # its models (MediaPipe 0.10.21 ships them in its wheel: nothing is downloaded
-# at run time). With --test, also what the tests need.
+# at run time). With --test, also what the tests need (pytest, and Ray for
+# `batch --engine ray`; to run that engine without the tests: pip install -e ".[ray]").
 #
 #   scripts/setup.sh          # to run the tool
 #   scripts/setup.sh --test   # to run the tests too
@@ -20,7 +21,7 @@ cd "$(dirname "$0")/.."
 extras=""
 apt_pkgs=(fonts-wqy-microhei)
 if [[ "${1:-}" == "--test" ]]; then
-  extras="[test]"
+  extras="[test,ray]"  # the tests start a local Ray cluster (batch --engine ray)
   apt_pkgs+=(chromium)
 fi
 

@@ -1,4 +1,4 @@
-"""Command line: ``python -m vision analyze|evaluate|features|render|clips|report``.
+"""Command line: ``python -m vision analyze|batch|evaluate|features|render|clips|report``.
 
 Every user error is one line on stderr and a non-zero exit code, never a
 traceback: 2 bad input or rules, 3 analysed only part of a damaged input,
@@ -117,11 +117,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _all_handlers(parser: argparse.ArgumentParser) -> dict:
-    """The sub-commands of this module plus the review outputs' (render, clips, report)."""
+    """The sub-commands of this module plus the review outputs' (render, clips, report) and ``batch``."""
     from vision import cli_outputs
+    from vision.batch import cli as batch_cli
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     handlers = {"analyze": cmd_analyze, "evaluate": cmd_evaluate, "features": cmd_features}
     handlers.update(cli_outputs.register(sub))
+    handlers.update(batch_cli.register(sub, PACKAGED_RULES, _fps, DEFAULT_FPS))
     return handlers
 
 
