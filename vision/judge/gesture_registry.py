@@ -22,7 +22,8 @@ from vision.features.table import ColumnRow
 from vision.io.events import Event
 from vision.judge.appearance import APPEARANCE_RULES, appearance_settings
 from vision.judge.catalogue import DetectorEntry, RulesError
-from vision.judge.gestures import GuideGestureDetector, HandoverDetector
+from vision.judge.gestures import GuideGestureDetector
+from vision.judge.handover import HandoverDetector, TakeDetector
 from vision.judge.rules import RuleSet
 
 #: Feature-table columns the hand-over detectors read besides the hand features: whether and when the
@@ -30,7 +31,8 @@ from vision.judge.rules import RuleSet
 PAIR_COLUMNS = ("customer_reach", "gaze_off_target_deg")
 
 #: Whole-movement detectors by rule id.
-GESTURES = {"hand.guide_form": GuideGestureDetector, "hand.two_hand_give": HandoverDetector}
+GESTURES = {"hand.guide_form": GuideGestureDetector, "hand.two_hand_give": HandoverDetector,
+            "hand.two_hand_take": TakeDetector}
 
 
 def check_detectors(rules: RuleSet) -> None:
