@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from builders import (CUSTOMER_ID, IMAGE_WH, hands_out, make_person, reach_profile, two_people, walking_pair)
 
+from vision.detect.landmarks import FrameLandmarks, LandmarkTrack
 from vision.features.pair import FULL_SIDE_SW, SIDE_DEG
 from vision.features.table import compute_features
 from vision.io.events import Event
@@ -170,7 +171,6 @@ def test_streaming_with_a_customer_gives_the_offline_events():
     frames, s, c = handover_scene(2.0, 1.0, seconds=6.0)
     frames = frames[:45] + [type(f)(f.frame_index, f.timestamp_s, f.people[:1]) for f in frames[45:]]  # leaves
     w_frames, _, _ = walking_pair("right", 1.0)
-    from builders import FrameLandmarks, LandmarkTrack  # noqa: F401  (re-exported by builders)
     w_frames = [FrameLandmarks(f.frame_index + 60, f.timestamp_s + 6.0, f.people) for f in w_frames]
     frames = frames + w_frames
     s = LandmarkTrack.from_frames(frames, 0, IMAGE_WH)

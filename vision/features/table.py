@@ -4,8 +4,8 @@
 into a :class:`FeatureTable`: one float array of length T per feature, NaN
 wherever what the feature needs was not seen. Distances are in *shoulder
 widths* (``body_scale``), never pixels. :data:`FEATURES` documents every name
-with its unit; the computations live in ``body.py``, ``face.py``, ``touch.py``
-and ``motion.py``.
+with its unit; the computations live in ``body.py``, ``face.py``, ``touch.py``,
+``motion.py`` and ``pair.py`` (the customer, when one is tracked).
 
 Instantaneous features depend on one frame. Temporal features look only at
 the past (trailing windows of at most :data:`MAX_WINDOW_S`), and the one
