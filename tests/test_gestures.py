@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 
 from vision.io.events import Event
-from vision.judge.gestures import GuideGestureDetector, HandoverDetector
+from vision.judge.gestures import GuideGestureDetector
+from vision.judge.handover import HandoverDetector
 from vision.judge.gesture_registry import detect_hand_events as _detect
 from vision.judge.rules import load_rules
 from vision.features.hands import HAND_FEATURES, HAND_Z_GAIN, hand_features, log_dimensionless_jerk

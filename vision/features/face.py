@@ -31,7 +31,8 @@ FACE_FEATURES: Dict[str, tuple] = {  # one (unit, description) line a feature, t
     "lip_thickness": ("face heights", "visible red of both lips (drops when the lips are drawn in)"),
     "eye_open": ("eye widths", "eyelid gap, both eyes (low when eyes are lowered or closed)"),
     "gaze_yaw_deg": ("deg", "where the person looks, + toward the image's right: head turn plus iris offset"),
-    "gaze_off_target_deg": ("deg", "gaze away from the customer side given for the recording (camera, left, right)"),
+    "gaze_off_target_deg": ("deg", "gaze away from where the customer is (gaze_target_deg: the tracked customer, "
+                            "else the side given for the recording: camera, left, right)"),
 }
 
 
@@ -43,7 +44,8 @@ def _iris_offset(face: np.ndarray, iris: int, corner_a: int, corner_b: int) -> n
     return (2.0 * t - 1.0) * np.sign(axis[:, 0])
 
 
-def face_features(track: LandmarkTrack, pose: np.ndarray, customer_side: str = "camera") -> Dict[str, np.ndarray]:
+def face_features(track: LandmarkTrack, pose: np.ndarray, gaze_target_deg: np.ndarray) -> Dict[str, np.ndarray]:
+    """The features of :data:`FACE_FEATURES`; ``gaze_target_deg`` per row (``pair.gaze_target``)."""
     face = track.to_square(track.face_xyz)
     z = track.face_xyz[..., 2] * track.aspect  # mesh depth is in image widths
     mid_x = g.mid(face[:, 234, 0], face[:, 454, 0])
@@ -82,5 +84,5 @@ def face_features(track: LandmarkTrack, pose: np.ndarray, customer_side: str = "
         "brow_raise": brow / face_h, "brow_gap": g.dist(face[:, 107], face[:, 336]) / face_w,
         "lip_thickness": (g.dist(face[:, 0], face[:, 13]) + g.dist(face[:, 14], face[:, 17])) / face_h,
         "eye_open": lids / eye_w, "gaze_yaw_deg": gaze,
-        "gaze_off_target_deg": np.abs(gaze - CUSTOMER_SIDES[customer_side]),
+        "gaze_off_target_deg": np.abs(gaze - gaze_target_deg),
     }

@@ -4,8 +4,8 @@
 into a :class:`FeatureTable`: one float array of length T per feature, NaN
 wherever what the feature needs was not seen. Distances are in *shoulder
 widths* (``body_scale``), never pixels. :data:`FEATURES` documents every name
-with its unit; the computations live in ``body.py``, ``face.py``, ``touch.py``
-and ``motion.py``.
+with its unit; the computations live in ``body.py``, ``face.py``, ``touch.py``,
+``motion.py`` and ``pair.py`` (the customer, when one is tracked).
 
 Instantaneous features depend on one frame. Temporal features look only at
 the past (trailing windows of at most :data:`MAX_WINDOW_S`), and the one
@@ -25,6 +25,7 @@ from vision.features import geometry as g
 from vision.features.body import BODY_FEATURES, legs_and_arms, posture
 from vision.features.face import CUSTOMER_SIDES, FACE_FEATURES, face_features
 from vision.features.motion import MOTION_FEATURES, motion_features
+from vision.features.pair import PAIR_FEATURES, PAIR_TEMPORAL_FEATURES, pair_features, pair_temporal
 from vision.features.touch import REGIONS, TOUCH_FEATURES, touch_features  # noqa: F401  (REGIONS re-exported)
 from vision.detect.landmarks import LandmarkTrack
 from vision.features.skeleton import body_scale, pose_points
@@ -54,6 +55,7 @@ FEATURES: Dict[str, tuple] = {
     "body_scale": ("image heights", "shoulder-width equivalent: median of the shoulder width, face height, "
                    "eye-mouth and torso estimates, each converted with proportions measured on the shared media"),
     **BODY_FEATURES, **FACE_FEATURES, **TOUCH_FEATURES, **TEMPORAL_FEATURES, **MOTION_FEATURES,
+    **PAIR_FEATURES, **PAIR_TEMPORAL_FEATURES,
 }
 
 
@@ -129,12 +131,19 @@ def temporal_features(values: Dict[str, np.ndarray], t: np.ndarray, from_index: 
         "eye_open_1s": g.trailing_mean(values["eye_open"], t, 1.0, from_index),
         "standing": g.trailing_last(values["standing_now"], t, POSTURE_HOLD_S, from_index),
         **motion_features(values, t, from_index),
+        **pair_temporal(values, t, from_index),
     }
 
 
-def instant_features(track: LandmarkTrack, customer_side: str = "camera") -> Dict[str, np.ndarray]:
-    """Every feature that depends on one frame only (row-wise)."""
-    if customer_side not in CUSTOMER_SIDES:
+def instant_features(track: LandmarkTrack, customer_side: Optional[str] = None,
+                     customer: Optional[LandmarkTrack] = None) -> Dict[str, np.ndarray]:
+    """Every feature that depends on one frame only (row-wise).
+
+    ``customer``: the customer's track, aligned row by row (NaN where not seen), or None (not tracked).
+    ``customer_side`` (camera, left, right): where the customer is, if the user said so; None: the camera
+    when no customer is tracked, and not judged where a tracked customer is not seen.
+    """
+    if customer_side is not None and customer_side not in CUSTOMER_SIDES:
         raise ValueError(f"customer side must be one of {', '.join(CUSTOMER_SIDES)}, got {customer_side!r}")
     # NaN in, NaN out: numpy's warnings about it would only clutter the terminal.
     with np.errstate(all="ignore"), warnings.catch_warnings():
@@ -144,15 +153,16 @@ def instant_features(track: LandmarkTrack, customer_side: str = "camera") -> Dic
         values: Dict[str, np.ndarray] = {"body_scale": scale}
         values.update(posture(track, pose, scale))
         values.update(legs_and_arms(pose, scale, values["profile"]))
-        values.update(face_features(track, pose, customer_side))
+        values.update(pair_features(track, pose, scale, customer, customer_side))
+        values.update(face_features(track, pose, values["gaze_target_deg"]))
         values.update(touch_features(track, pose, scale))
     return {k: np.asarray(v, dtype=np.float64) for k, v in values.items()}
 
 
-def compute_features(track: LandmarkTrack, customer_side: str = "camera",
-                     at_mouth_before: Optional[bool] = None) -> FeatureTable:
-    """All features of :data:`FEATURES` for one person's track."""
-    values = instant_features(track, customer_side)
+def compute_features(track: LandmarkTrack, customer_side: Optional[str] = None,
+                     at_mouth_before: Optional[bool] = None, customer: Optional[LandmarkTrack] = None) -> FeatureTable:
+    """All features of :data:`FEATURES` for one person's track (``customer``: see :func:`instant_features`)."""
+    values = instant_features(track, customer_side, customer)
     if at_mouth_before is not None:
         values["hand_at_mouth"] = mouth_state(values["hand_mouth_dist"], at_mouth_before).astype(float)
     values.update(temporal_features(values, track.timestamp_s))

@@ -6,6 +6,12 @@ track at once. Both give the same events on the same landmarks: instantaneous
 features are row-wise, temporal ones look only at the past
 (:data:`vision.features.table.MAX_WINDOW_S`), and the baseline is taken from the
 same calibration window.
+
+With a tracked customer (``customer_id`` streaming, ``customer_track``
+offline: the customer's landmarks aligned frame by frame with the subject's,
+NaN where not seen) the two-person features of
+:mod:`vision.features.pair` are measured and the hand-over detectors tell
+give from take; without one (None) nothing changes.
 """
 from __future__ import annotations
 
@@ -19,7 +25,7 @@ from vision.judge.engine import Engine
 from vision.io.events import Event
 from vision.features.table import (MAX_WINDOW_S, FeatureTable, compute_features, instant_features, mouth_state,
                              temporal_features)
-from vision.judge.gesture_registry import check_detectors, detect_hand_events, make_detectors
+from vision.judge.gesture_registry import PAIR_COLUMNS, check_detectors, detect_hand_events, make_detectors
 from vision.features.hands import hand_features
 from vision.detect.landmarks import FrameLandmarks, LandmarkTrack, PersonLandmarks
 from vision.judge.rules import RuleSet
@@ -32,12 +38,14 @@ class PersonOptions:
     ``calibration_window_s``: seconds of the input for the baseline (default:
     rules.yaml's window, from the subject's arrival). ``baseline``: a saved
     profile (feature -> neutral value) used instead of calibrating.
-    ``customer_side``: where the customer is, seen from the camera.
+    ``customer_side``: where the customer is, seen from the camera (camera,
+    left, right), if the user said so; None: the camera unless a customer is
+    tracked (see :func:`vision.features.table.instant_features`).
     """
 
     calibration_window_s: Optional[Tuple[float, float]] = None
     baseline: Optional[Dict[str, float]] = None
-    customer_side: str = "camera"
+    customer_side: Optional[str] = None
     mirrored: bool = False  # a mirrored (selfie) video: the person's right hand is on the image's right
 
     def kwargs(self) -> Dict:
@@ -62,11 +70,12 @@ class PersonAnalyzer:
 
     def __init__(self, rules: RuleSet, person_id: int, image_wh: Tuple[int, int], still: bool = False,
                  baseline: Optional[Dict[str, float]] = None,
-                 calibration_window_s: Optional[Tuple[float, float]] = None, customer_side: str = "camera",
-                 mirrored: bool = False):
+                 calibration_window_s: Optional[Tuple[float, float]] = None, customer_side: Optional[str] = None,
+                 mirrored: bool = False, customer_id: Optional[int] = None):
         check_detectors(rules)
         self.rules = rules
         self.customer_side = customer_side
+        self.customer_id = customer_id
         self.gestures = make_detectors(person_id, mirrored, rules.detectors)
         self.person_id = person_id
         self.image_wh = tuple(image_wh)
@@ -81,16 +90,22 @@ class PersonAnalyzer:
         self._pending: List[FeatureTable] = []
         self._t_first: Optional[float] = None
 
+    def _one_frame(self, frame: FrameLandmarks, person_id: int) -> LandmarkTrack:
+        """One person's landmarks in this frame as a one-row track (NaN if absent)."""
+        person = next((p for p in frame.people if p.person_id == person_id), None) or PersonLandmarks(person_id)
+        return LandmarkTrack.from_frames([FrameLandmarks(frame.frame_index, frame.timestamp_s, [person])],
+                                         person_id, self.image_wh)
+
     def _row_features(self, frame: FrameLandmarks) -> FeatureTable:
-        person = next((p for p in frame.people if p.person_id == self.person_id), None) or PersonLandmarks(self.person_id)
-        track = LandmarkTrack.from_frames([FrameLandmarks(frame.frame_index, frame.timestamp_s, [person])],
-                                          self.person_id, self.image_wh)
+        track = self._one_frame(frame, self.person_id)
+        customer = None if self.customer_id is None else self._one_frame(frame, self.customer_id)
+        inst = instant_features(track, self.customer_side, customer)
         self._gesture_events = []
         if self.gestures:
             hand_row = {k: float(v[0]) for k, v in hand_features(track).items()}
+            hand_row.update({k: float(inst[k][0]) for k in PAIR_COLUMNS})
             for det in self.gestures:
                 self._gesture_events += det.push(frame.timestamp_s, frame.frame_index, hand_row)
-        inst = instant_features(track, self.customer_side)
         previous = bool(self._inst["hand_at_mouth"][-1]) if self._inst.get("hand_at_mouth") else False
         inst["hand_at_mouth"] = mouth_state(inst["hand_mouth_dist"], previous).astype(float)  # carried state
         self._t.append(frame.timestamp_s)
@@ -147,16 +162,19 @@ class PersonAnalyzer:
 
 def analyze_track(track: LandmarkTrack, rules: RuleSet, still: bool = False,
                   baseline: Optional[Dict[str, float]] = None,
-                  calibration_window_s: Optional[Tuple[float, float]] = None, customer_side: str = "camera",
-                  mirrored: bool = False):
-    """Offline: the whole track at once. Returns (events, engine, feature table)."""
+                  calibration_window_s: Optional[Tuple[float, float]] = None, customer_side: Optional[str] = None,
+                  mirrored: bool = False, customer_track: Optional[LandmarkTrack] = None):
+    """Offline: the whole track at once. Returns (events, engine, feature table).
+
+    ``customer_track``: the customer's landmarks, row by row with ``track`` (NaN where not seen), or None.
+    """
     check_detectors(rules)
-    table = compute_features(track, customer_side)
+    table = compute_features(track, customer_side, customer=customer_track)
     window = absolute_window(calibration_window_s or rules.calibration_window_s, calibration_window_s is None,
                              first_seen_s(table))
     if baseline is None:
         baseline = baseline_from_table(table, rules.relative_features(), window, rules.baseline_clamp)
     engine = Engine(rules, track.person_id, baseline, still)
     events = engine.feed(table) + engine.finish()
-    events += detect_hand_events(track, rules.detectors, mirrored)
+    events += detect_hand_events(track, rules.detectors, mirrored, {k: table[k] for k in PAIR_COLUMNS})
     return events, engine, table

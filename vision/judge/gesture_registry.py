@@ -12,7 +12,9 @@ same code, so both give the same events.
 from __future__ import annotations
 
 import difflib
-from typing import List, Mapping
+from typing import List, Mapping, Optional
+
+import numpy as np
 
 from vision.detect.landmarks import LandmarkTrack
 from vision.features.hands import hand_features
@@ -20,11 +22,17 @@ from vision.features.table import ColumnRow
 from vision.io.events import Event
 from vision.judge.appearance import APPEARANCE_RULES, appearance_settings
 from vision.judge.catalogue import DetectorEntry, RulesError
-from vision.judge.gestures import GuideGestureDetector, HandoverDetector
+from vision.judge.gestures import GuideGestureDetector
+from vision.judge.handover import HandoverDetector, TakeDetector
 from vision.judge.rules import RuleSet
 
+#: Feature-table columns the hand-over detectors read besides the hand features: whether and when the
+#: customer reached out (give or take), and where the subject looked (a take is made looking at the customer).
+PAIR_COLUMNS = ("customer_reach", "gaze_off_target_deg")
+
 #: Whole-movement detectors by rule id.
-GESTURES = {"hand.guide_form": GuideGestureDetector, "hand.two_hand_give": HandoverDetector}
+GESTURES = {"hand.guide_form": GuideGestureDetector, "hand.two_hand_give": HandoverDetector,
+            "hand.two_hand_take": TakeDetector}
 
 
 def check_detectors(rules: RuleSet) -> None:
@@ -45,13 +53,17 @@ def make_detectors(person: int, mirrored: bool, enabled: Mapping[str, DetectorEn
     return [GESTURES[i](entry, person, mirrored) for i, entry in enabled.items() if i in GESTURES]
 
 
-def detect_hand_events(track: LandmarkTrack, enabled: Mapping[str, DetectorEntry],
-                       mirrored: bool = False) -> List[Event]:
-    """Offline: the enabled gesture detectors over a whole track, fed row by row exactly as a live caller would."""
+def detect_hand_events(track: LandmarkTrack, enabled: Mapping[str, DetectorEntry], mirrored: bool = False,
+                       pair: Optional[Mapping[str, np.ndarray]] = None) -> List[Event]:
+    """Offline: the enabled gesture detectors over a whole track, fed row by row exactly as a live caller would.
+
+    ``pair``: the :data:`PAIR_COLUMNS` of the track's feature table (absent: NaN, no customer).
+    """
     dets = make_detectors(track.person_id, mirrored, enabled)
     if not dets:
         return []
     columns = {k: v.tolist() for k, v in hand_features(track).items()}  # Python floats, read a few per row
+    columns.update({k: np.asarray(pair[k], dtype=np.float64).tolist() for k in PAIR_COLUMNS if pair and k in pair})
     events: List[Event] = []
     times, frames = track.timestamp_s.tolist(), track.frame_index.tolist()
     for i in range(len(track)):
