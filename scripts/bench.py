@@ -5,7 +5,10 @@
 
 Prints, with medians over alternating repeats (machines are noisy):
 1. the bare MediaPipe loop (decode + landmarks, nothing else) vs the full
-   ``analyze`` (landmarks + cache + features + rules + event log), and their ratio;
+   ``analyze`` (probe for several people + landmarks + cache + features + rules +
+   event log), and their ratio; and ``analyze`` without the probe (the
+   single-person path forced, as before several people were handled): the
+   probe's cost on a one-person clip;
 2. re-analysis from the landmark cache, as a multiple of real time, on the
    clip and on its cache tiled to about ten minutes (a training session);
 3. peak memory (RSS) of ``analyze`` on the clip and on the clip repeated 4x,
@@ -44,13 +47,18 @@ def bare_loop(clip: str, fps: float) -> tuple:
     return time.perf_counter() - t0, n
 
 
-def full_analyze(clip: str, fps: float, out: str) -> tuple:
+def full_analyze(clip: str, fps: float, out: str, probe: bool = True) -> tuple:
+    """``analyze`` as the CLI runs it; ``probe=False``: the single-person path forced (no multi-person probe)."""
+    from vision.detect.base import choose_detector
     from vision.pipeline import analyze
     from vision.judge.rules import load_rules
 
     rules = load_rules(REPO / "rules.yaml")
     t0 = time.perf_counter()
-    res = analyze(clip, out, rules, sample_fps=fps, progress=False)
+    forced = {} if probe else {"detector_factory": choose_detector().open}
+    res = analyze(clip, out, rules, sample_fps=fps, progress=False, overwrite=True, **forced)
+    if probe:
+        print(f"  probe: {res.info['timings'].get('probe')}, passes {res.info['timings'].get('passes')}")
     return time.perf_counter() - t0, res.info["timings"]["frames_analysed"]
 
 
@@ -159,14 +167,16 @@ def main() -> int:
     if args.batch_only:
         batch_throughput(tmp, args.fps)
         return 0
-    bare, full = [], []
-    for i in range(args.repeats):  # alternate, so drift in machine load hits both alike
+    bare, full, single = [], [], []
+    for i in range(args.repeats):  # alternate, so drift in machine load hits all alike
         t, n_bare = bare_loop(args.clip, args.fps)
         bare.append(t)
         t, n_full = full_analyze(args.clip, args.fps, f"{tmp}/run{i}")
         full.append(t)
+        t, _ = full_analyze(args.clip, args.fps, f"{tmp}/single{i}", probe=False)
+        single.append(t)
     assert n_bare == n_full, (n_bare, n_full)
-    mb, mf = statistics.median(bare), statistics.median(full)
+    mb, mf, ms = statistics.median(bare), statistics.median(full), statistics.median(single)
     meta = json.loads(Path(f"{tmp}/run0/run.json").read_text())
     duration = meta["input"]["duration_s"]
     re_s = reanalysis(f"{tmp}/run0")
@@ -177,6 +187,8 @@ def main() -> int:
     print(f"bare MediaPipe loop : median {mb:.2f} s  ({1000 * mb / n_bare:.1f} ms/frame) over {args.repeats} runs")
     print(f"full analyze        : median {mf:.2f} s  ({1000 * mf / n_full:.1f} ms/frame)")
     print(f"ratio analyze/bare  : {mf / mb:.3f}")
+    print(f"analyze, no probe   : median {ms:.2f} s (the single-person path forced, as before)")
+    print(f"ratio analyze/no-probe: {mf / ms:.3f}  (the cost of looking for several people)")
     print(f"re-analysis from cache: median {1000 * re_s:.1f} ms = {duration / re_s:.0f}x real time")
     print(f"re-analysis, the cache tiled to {tiles * duration / 60:.0f} min: median {re_long:.2f} s = "
           f"{tiles * duration / re_long:.0f}x real time")

@@ -383,3 +383,18 @@ def reach_profile(start_s: float, seconds: float, hold_s: float = 1.5, fps: floa
     up = min_jerk((t - start_s) / 0.5)
     down = min_jerk((t - start_s - 0.5 - hold_s) / 0.5)
     return up - down
+def roleplay(i: int, fps: float = 10.0, smile_from_s: float = 2.0, slouch_from_s: float = 5.0,
+             trainee_from_s: float = 0.0, customer: bool = True) -> List[PersonLandmarks]:
+    """Frame ``i`` of a two-person roleplay (full landmarks; a multi-person pose model sees only the pose):
+    the trainee, large on the left (hips at x=200, 300 px/m), smiling from ``smile_from_s`` and absent before
+    ``trainee_from_s``; the customer, smaller on the right (hips at x=470, 220 px/m), upright, slouching 30 deg
+    from ``slouch_from_s`` (seen in profile, facing the trainee: trunk pitch is measured in profile);
+    ``customer=False``: nobody but the trainee."""
+    t = i / fps
+    people = []
+    if t >= trainee_from_s:
+        people.append(make_person(smile=0.08 if t >= smile_from_s else 0.0, hip_px=(200, 400), px_per_m=300))
+    if customer:
+        people.append(make_person(trunk_pitch_deg=30.0 if t >= slouch_from_s else 0.0, facing="left",
+                                  hip_px=(470, 380), px_per_m=220, hand_at="lap"))
+    return people

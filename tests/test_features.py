@@ -4,6 +4,7 @@ Tolerances: angles within 1 deg, body-scaled distances within 0.01 shoulder
 widths, unless a test says otherwise.
 """
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -273,3 +274,12 @@ def test_temporal_features_are_causal_a_prefix_gives_the_prefix_of_the_full_resu
     tail = temporal_features(inst, track.timestamp_s, from_index=100)
     for name, v in tail.items():
         np.testing.assert_array_equal(v, full[name][100:], err_msg=name)
+
+
+def test_a_ratio_over_a_zero_length_is_not_seen_rather_than_infinite():
+    """A face mesh collapsed onto one point (eye width 0) gives NaN ratios, never inf."""
+    person = make_person()
+    flat = replace(person, face_xyz=np.broadcast_to(person.face_xyz[1], person.face_xyz.shape).copy())
+    values = instant_features(make_track([flat]))
+    assert not any(np.isinf(v).any() for v in values.values())
+    assert np.isnan(values["eye_open"][0])

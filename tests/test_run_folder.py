@@ -52,7 +52,7 @@ def test_run_json_round_trip_is_exact_and_leaves_no_temporary_file(tmp_path, rul
 @pytest.mark.parametrize("edit, message", [
     (lambda d: d["input"].update(fps="ten"), "run.json: input.fps: expected number, got str"),
     (lambda d: d.pop("judged"), "run.json: judged: missing (expected object of object)"),
-    (lambda d: d["subject"].update(id=True), "run.json: subject.id: expected integer, got bool"),
+    (lambda d: d["subject"].update(id=True), "run.json: subject.id: expected integer or null, got bool"),
     (lambda d: d["rules"]["catalogue"]["sit.slouch"].pop("clause"),
      "run.json: rules.catalogue.sit.slouch.clause: missing (expected string)"),
     (lambda d: d.update(status="done"), "run.json: status: expected one of complete, partial, interrupted, failed"),

@@ -43,6 +43,21 @@ def _window(text: Optional[str]) -> Optional[Tuple[float, float]]:
     return a, b
 
 
+SUBJECT_WORDS = ("auto", "left", "right", "largest")
+
+
+def _person(words):
+    def parse(text: str) -> str:
+        value = text.strip().lower()
+        if value in words or (value.isdigit() and int(value) >= 0):
+            return value
+        raise argparse.ArgumentTypeError(f"expected {', '.join(words)} or a person id (0, 1, ...), got {text!r}")
+    return parse
+
+
+_subject, _customer = _person(SUBJECT_WORDS), _person(("auto",))
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage mistake is one line, like every other error."""
 
@@ -63,7 +78,8 @@ def _parser() -> argparse.ArgumentParser:
 
     a = sub.add_parser("analyze", help="analyse a video, a folder of frames or an image into a run folder")
     a.add_argument("input", nargs="?", help="video (mp4, avi, mov, mkv, webm, gif), folder of frames, image, "
-                   "or camera:N for live camera N (events are printed as they close; stop with Ctrl-C or --end)")
+                   "or camera:N for live camera N (events are printed as they close; stop with Ctrl-C or --end; "
+                   "a camera always follows one person, whoever Holistic finds)")
     a.add_argument("--out", required=True, help="run folder to write (events.jsonl, events.csv, run.json, landmarks/)")
     a.add_argument("--rules", default=str(PACKAGED_RULES), help=f"rules file (default: {PACKAGED_RULES})")
     a.add_argument("--backend", choices=["holistic", "tasks"], default="holistic",
@@ -79,8 +95,20 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--end", type=float, default=None, help="end time in seconds")
     a.add_argument("--calibrate", type=_window, default=None, metavar="START-END",
                    help="seconds of neutral posture for the baseline (default: rules.yaml calibration.window_s)")
+    a.add_argument("--subject", type=_subject, default="auto", metavar="auto|left|right|largest|ID",
+                   help="with several people in view, the trainee to judge: 'auto' (default: the most prominent "
+                        "of those on screen longest; run.json says why), 'left' / 'right' (as seen in the picture), "
+                        "'largest', or a person id from run.json's people; with --from-landmarks: re-judge that "
+                        "person from the cache")
+    a.add_argument("--customer", type=_customer, default="auto", metavar="auto|ID",
+                   help="with several people in view, the customer: 'auto' (default: whoever else is on screen "
+                        "longest) or a person id; replaces --customer-side whenever a customer is tracked")
+    a.add_argument("--judge", choices=["trainee", "all"], default="trainee",
+                   help="'trainee' (default): judge the subject only; 'all': also every other person, from their "
+                        "pose (their face and hand rules are not judged: run.json's judged says so)")
     a.add_argument("--customer-side", choices=["camera", "left", "right"], default=None,
-                   help="where the customer is, seen from the camera, for face.attention (default camera)")
+                   help="where the customer is, seen from the camera, for face.attention when only one person "
+                        "is in view (default camera)")
     a.add_argument("--profile", metavar="PROFILE.json",
                    help="use a trainee's saved baseline (from --save-profile) instead of calibrating on this input")
     a.add_argument("--save-profile", metavar="PROFILE.json",
@@ -143,9 +171,15 @@ def cmd_analyze(args) -> int:
     if args.from_landmarks:
         side = args.customer_side
         options = None if side is None and baseline is None and args.calibrate is None and not args.mirrored \
-            else PersonOptions(args.calibrate, baseline, side or "camera", args.mirrored)
-        res = reanalyze(args.from_landmarks, rules, args.out, options, overwrite=args.overwrite)
+            else PersonOptions(args.calibrate, baseline, side, args.mirrored)
+        if args.subject in SUBJECT_WORDS and args.subject != "auto":
+            raise InputProblem(f"--from-landmarks: --subject takes a person id from {args.from_landmarks}/run.json's "
+                               f"people, got {args.subject!r}")
+        res = reanalyze(args.from_landmarks, rules, args.out, options, overwrite=args.overwrite,
+                        subject=None if args.subject == "auto" else int(args.subject), judge=args.judge)
         _say_cleared(res)
+        for w in res.warnings:
+            print(f"note: {w}", file=sys.stderr)
         print(f"{len(res.events)} events from cached landmarks in {res.info['reanalysis']['total_s']:.3f} s "
               f"-> {res.out_dir}/events.jsonl")
         if args.save_profile:
@@ -157,13 +191,16 @@ def cmd_analyze(args) -> int:
         args.fps = 0 if Path(args.input).is_dir() else DEFAULT_FPS
     live = args.input.startswith("camera:")
     fps = None if args.fps == 0 else args.fps
-    options = PersonOptions(args.calibrate, baseline, args.customer_side or "camera", args.mirrored)
+    # no --customer-side: the camera for one person; toward the tracked customer when there is one
+    options = PersonOptions(args.calibrate, baseline, args.customer_side, args.mirrored)
     res = analyze(args.input, args.out, rules, sample_fps=fps, start_s=args.start, end_s=args.end,
                   progress=not args.quiet and args.stderr_tty, options=options,
                   appearance=None if args.no_appearance else args.fringe_rule,
                   on_event=_print_event if live else None, overwrite=args.overwrite,
-                  backend=args.backend, models=args.models)
+                  backend=args.backend, models=args.models, subject=args.subject, customer=args.customer,
+                  judge=args.judge)
     _say_cleared(res)
+    _say_people(res.info)
     if args.save_profile and res.info.get("baseline"):
         save_profile(args.save_profile, res.info["baseline"], source=args.input)
     for w in res.warnings:
@@ -184,6 +221,15 @@ def _say_cleared(res) -> None:
     if res.stale:
         print(f"note: {', '.join(res.stale)} in {res.out_dir} show the previous analysis: "
               "run render/clips/report again", file=sys.stderr)
+
+
+def _say_people(info: dict) -> None:
+    """With several people: who was judged and why, in one line."""
+    people = info.get("people") or []
+    if len(people) > 1:
+        s, c = info["subject"], info["customer"]
+        print(f"{len(people)} people tracked; subject {s['id']} ({s['reason']}); customer {c['id']}; "
+              f"another choice: --subject ID (ids in run.json's people)", file=sys.stderr)
 
 
 def _print_event(e) -> None:
@@ -246,6 +292,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     from vision.io.run_meta import RunMetaError
     from vision.judge.rules import RulesError
     from vision.detect.models import ModelsError
+    from vision.people_run import ChoiceError
 
     from vision.cli_outputs import USER_ERRORS
 
@@ -259,7 +306,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         with filtered_stderr():
             return handlers[args.command](args)
     except (InputError, RulesError, CacheError, LabelsError, ProfileError, ModelsError, InputProblem, RunMetaError,
-            *USER_ERRORS) as exc:
+            ChoiceError, *USER_ERRORS) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:

@@ -17,23 +17,23 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
 import numpy as np
 
-from vision import run_record as record
+from vision import people_run, run_record as record
 from vision.judge.analyzer import PersonAnalyzer, PersonOptions, analyze_track
 from vision.judge.appearance import AppearanceSampler
 from vision.io.cache import LandmarkCacheWriter, copy_cache, load_meta, load_tracks, write_pixels
 from vision.io.events import Event, EventWriter, read_events, write_csv
-from vision.io.frames import FrameSource, SourceInfo
+from vision.io.frames import Frame, FrameSource, SourceInfo
 from vision.io.run_folder import OUTPUT_ENTRIES, prepare_out_dir, used_entries
 from vision.io.run_meta import read_run_json, write_run_json
 from vision.detect.base import choose_detector
-from vision.detect.landmarks import FrameLandmarks
+from vision.detect.landmarks import FrameLandmarks, LandmarkTrack, PersonLandmarks
 from vision.judge.rules import RuleSet
 
-SUBJECT = 0  # the person the rules judge (Holistic finds one; the Tasks detector numbers the most prominent 0)
+SUBJECT = 0  # the subject of a single-person run (Holistic finds one; the Tasks detector numbers the most prominent 0)
 
 
 @dataclass
@@ -76,6 +76,9 @@ class _Progress:
         self.events: List[Event] = []
         self.t_start = time.perf_counter()
         self.t_models = 0.0
+        self.roles: Optional[Dict] = None  # a multi-person run's subject, customer and people (pass 1)
+        self.others_judged: Dict[int, Dict] = {}  # --judge all: the other people's judged time
+        self.probe: Dict = {}
 
     def frame(self, t: float, seen: bool) -> None:
         self.times.append(t)
@@ -91,13 +94,14 @@ class _Progress:
         if status is not None:
             d["status"], d["status_reason"] = status, reason
         d.update(extra)
-        d.update(people=record.people(SUBJECT, np.array(self.times), np.array(self.present, bool)),
-                 baseline=analyzer.baseline, counts=record.counts(self.events),
+        d.update(self.roles or {"people": record.people(SUBJECT, np.array(self.times), np.array(self.present, bool))})
+        d.update(baseline=analyzer.baseline, counts=record.counts(self.events),
                  time_share=analyzer.engine.time_share() if analyzer.engine else {},
-                 judged=record.judged(analyzer.engine, rules, total_s),
+                 judged=people_run.merge_judged(record.judged(analyzer.engine, rules, total_s), self.others_judged),
                  timings={"total_s": round(elapsed, 3), "models_s": round(self.t_models, 3), "frames_analysed": n,
                           "ms_per_frame": round(1000 * elapsed / max(n, 1), 2),
-                          "realtime_factor": round(analysed_s / elapsed, 3) if elapsed > 0 and analysed_s else None})
+                          "realtime_factor": round(analysed_s / elapsed, 3) if elapsed > 0 and analysed_s else None,
+                          "passes": 2 if self.roles else 1, **({"probe": self.probe} if self.probe else {})})
         write_run_json(self.out, d)
         return d
 
@@ -107,7 +111,9 @@ def analyze(input_path: str, out_dir: str, rules: RuleSet, sample_fps: Optional[
             options: PersonOptions = PersonOptions(), appearance: Optional[str] = "brows",
             detector_factory: Optional[Callable] = None,
             on_event: Optional[Callable[[Event], None]] = None, overwrite: bool = False,
-            backend: str = "holistic", models: Optional[str] = None) -> RunResult:
+            backend: str = "holistic", models: Optional[str] = None, subject: str = "auto",
+            customer: str = "auto", judge: str = "trainee",
+            people_factory: Optional[Callable] = None) -> RunResult:
     """Run the models over ``input_path`` and the rules over their landmarks.
 
     ``appearance``: the experimental clause 1.2 checks, judged once on the
@@ -118,39 +124,68 @@ def analyze(input_path: str, out_dir: str, rules: RuleSet, sample_fps: Optional[
     ``backend`` (holistic or tasks) and ``models`` (folder) choose the landmark
     detector (:func:`vision.detect.base.choose_detector`) unless
     ``detector_factory`` is given.
+
+    Several people: ``people_factory`` (``still_images=`` -> a multi-person
+    pose detector; by default :class:`~vision.detect.multipose.MultiPoseDetector`
+    unless ``detector_factory`` is given) first probes a sparse sample
+    (:mod:`vision.people_run`). One body at most: the single-person path
+    (``detector_factory`` on the whole frame, subject 0). More: two passes,
+    the subject chosen by ``subject`` (auto, left, right, largest or an id)
+    and the customer by ``customer`` (auto or an id); ``judge="all"`` also
+    judges every other person from their pose. A live camera always takes
+    the single-person path.
     """
+    people_run.check_choices(subject, customer, judge)
     if detector_factory is None:  # the backend asked for, its model files checked before anything runs
         detector_factory = choose_detector(backend, models).open
+        people_factory = people_factory or people_run.multipose
     src = FrameSource(input_path, sample_fps=sample_fps, start_s=start_s, end_s=end_s)  # checks the input first
     out = Path(out_dir)
     cleared = prepare_out_dir(out, overwrite)
     info: SourceInfo = src.info
     source = _source_name(input_path, info)
-    doc = record.new_run_json(record.input_meta(source, info, start_s, end_s, sample_fps), rules,
-                              _options_meta(options), SUBJECT)
+    opts = {**_options_meta(options), "subject": subject, "customer": customer, "judge": judge}
+    doc = record.new_run_json(record.input_meta(source, info, start_s, end_s, sample_fps), rules, opts, SUBJECT)
     run = _Progress(doc, out)
     status, reason = "complete", None
     events = run.events
     # the judges first: a rules-file error shows before the models load
     analyzer = PersonAnalyzer(rules, SUBJECT, (info.width, info.height), still=info.is_still, **options.kwargs())
     sampler = AppearanceSampler.from_rules(rules, appearance) if appearance else None
-    with src, detector_factory(still_images=src.kind in ("image", "folder")) as det, \
+    still = src.kind in ("image", "folder")
+    several = people_factory is not None and info.kind != "camera" and \
+        people_run.several(input_path, src, sample_fps, start_s, end_s, people_factory, run.probe)
+    tracked: List[FrameLandmarks] = []
+    with src, detector_factory(still_images=still or several) as det, \
             EventWriter(out / "events.jsonl") as writer:
         doc["models"] = record.models_meta(getattr(det, "model_names", {}))
         run.write(analyzer, rules)
-        cache = _CacheWithCheckpoints(out, info, source, sample_fps, lambda: run.write(analyzer, rules))
-        bar = _progress(_expected_frames(src), progress, Path(input_path).name)
+        bar = _progress(_expected_frames(src) * (2 if several else 1) if _expected_frames(src) else None,
+                        progress, Path(input_path).name)
+        cache = None
         try:
-            for frame in src:
-                t0 = time.perf_counter()
-                people = det.detect(frame.image_bgr, frame.timestamp_s)
-                run.t_models += time.perf_counter() - t0
-                fl = FrameLandmarks(frame.index, frame.timestamp_s, people)
-                subject = next((p for p in people if p.person_id == SUBJECT), None)
-                run.frame(frame.timestamp_s, subject is not None)
+            if several:  # pass 1: everyone's pose, tracked; the subject and customer chosen
+                with people_factory(still_images=still) as multi:
+                    tracked, who = people_run.track_everyone(src, _Timed(multi, run), subject, customer,
+                                                             lambda: bar.update(1))
+                    doc["models"] = record.models_meta(det.model_names, {"multipose": people_run.bundle_entry(multi)})
+                sid = who["subject"]["id"]
+                run.roles = who
+                analyzer = PersonAnalyzer(rules, SUBJECT if sid is None else sid, (info.width, info.height),
+                                          still=info.is_still, customer_id=who["customer"]["id"],
+                                          **options.kwargs())
+                steps = people_run.subject_frames(people_run.decode_again(input_path, sample_fps, start_s, end_s), tracked, sid,
+                                                  _Timed(det, run))
+            else:
+                sid = SUBJECT
+                steps = _single_person(src, _Timed(det, run))
+            cache = _CacheWithCheckpoints(out, info, source, sample_fps, lambda: run.write(analyzer, rules),
+                                          SUBJECT if sid is None else sid, [] if sid is None else [sid])
+            for frame, fl, person in steps:
+                run.frame(fl.timestamp_s, person is not None)
                 cache.append(fl)  # a full chunk is written with a run.json checkpoint
-                if sampler is not None and subject is not None:
-                    sampler.offer(frame, subject, (info.width, info.height))
+                if sampler is not None and person is not None:
+                    sampler.offer(frame, person, (info.width, info.height))
                 for ev in analyzer.push(fl):
                     writer.write(ev)
                     events.append(ev)
@@ -168,9 +203,18 @@ def analyze(input_path: str, out_dir: str, rules: RuleSet, sample_fps: Optional[
             for ev in analyzer.finish() + (sampler.finish() if sampler is not None else []):
                 writer.write(ev)
                 events.append(ev)
-            cache.close()
+            if cache is not None:
+                cache.close()
             if status == "failed":
                 run.write(analyzer, rules, status, reason)
+        if several and judge == "all" and status == "complete":
+            others, run.others_judged = people_run.judge_others(
+                {pid: LandmarkTrack.from_frames(tracked, pid, (info.width, info.height))
+                 for pid in {p.person_id for fl in tracked for p in fl.people}},
+                sid, rules, info.is_still, options)
+            for ev in sorted(others, key=lambda e: (e.start_s, e.rule)):
+                writer.write(ev)
+                events.append(ev)
     if info.warnings and status == "complete":
         status, reason = "partial", "; ".join(info.warnings)
     events.sort(key=lambda e: (e.start_s, e.rule))
@@ -181,15 +225,43 @@ def analyze(input_path: str, out_dir: str, rules: RuleSet, sample_fps: Optional[
     return RunResult(out, events, status, payload, list(info.warnings), cleared)
 
 
+def _single_person(src: FrameSource, det) -> Iterator[Tuple[Frame, FrameLandmarks, Optional[PersonLandmarks]]]:
+    """The single-person path: the detector on the whole frame, its person 0 the subject."""
+    for frame in src:
+        people = det.detect(frame.image_bgr, frame.timestamp_s)
+        yield frame, FrameLandmarks(frame.index, frame.timestamp_s, people), \
+            next((p for p in people if p.person_id == SUBJECT), None)
+
+
+class _Timed:
+    """A detector whose ``detect`` time adds up in run.json's ``timings.models_s``."""
+
+    def __init__(self, det, run: "_Progress"):
+        self.det, self.run = det, run
+
+    def detect(self, image_bgr: np.ndarray, timestamp_s: float):
+        t0 = time.perf_counter()
+        try:
+            return self.det.detect(image_bgr, timestamp_s)
+        finally:
+            self.run.t_models += time.perf_counter() - t0
+
+
+#: landmarks/meta.json: the people whose face and hands the models looked for (the others: pose only).
+#: A cache without it is a single-person run's: its one person had them.
+FACE_HANDS = "face_hands_of"
+
+
 class _CacheWithCheckpoints(LandmarkCacheWriter):
     """The landmark cache, storing the subject's pixel points with each chunk and rewriting
     ``run.json`` after it, so a killed run's folder says how far it got."""
 
     def __init__(self, out: Path, info: SourceInfo, source: str, sample_fps: Optional[float],
-                 checkpoint: Callable[[], object]):
+                 checkpoint: Callable[[], object], subject: int = SUBJECT, face_hands: Iterable[int] = (SUBJECT,)):
         super().__init__(out, (info.width, info.height),
                          {"source": source, "kind": info.kind, "fps": info.fps, "sample_fps": sample_fps,
-                          "still": info.is_still}, derive=record.subject_pixels, subject=SUBJECT)
+                          "still": info.is_still, FACE_HANDS: sorted(face_hands)},
+                         derive=record.subject_pixels, subject=subject)
         self._checkpoint = checkpoint
 
     def flush(self) -> None:
@@ -225,19 +297,27 @@ def _previous_run(run_dir: str) -> Dict:
 
 
 def reanalyze(run_dir: str, rules: RuleSet, out_dir: Optional[str] = None,
-              options: Optional[PersonOptions] = None, overwrite: bool = False) -> RunResult:
+              options: Optional[PersonOptions] = None, overwrite: bool = False,
+              subject: Optional[int] = None, judge: str = "trainee") -> RunResult:
     """Re-run features and rules on a run's landmark cache, without the models.
 
     Into ``out_dir`` (default: the run folder itself) as a complete run folder:
     events, ``run.json`` and the landmark cache with freshly derived pixel
     points, so ``render``, ``clips`` and ``report`` work on it. Outputs made
     before an in-place re-analysis are left but no longer listed (``stale``).
+    ``subject``: judge another tracked person (default: the run's subject).
+    Where the cache holds only that person's pose, the face and hand rules are
+    not judged and ``warnings`` says how to run the models for them.
     """
     t0 = time.perf_counter()
     meta = load_meta(run_dir)
     prev = _previous_run(run_dir)
-    subject = int(prev["subject"]["id"])
     tracks = load_tracks(run_dir)
+    before = prev["subject"]["id"]
+    if subject is not None and subject not in tracks:
+        raise people_run.ChoiceError(f"--subject {subject}: no such person in {run_dir}; the people tracked are "
+                                     f"{sorted(tracks)}")
+    sid = subject if subject is not None else before if before in tracks else next(iter(tracks))
     out = Path(out_dir or run_dir)
     in_place = out.resolve() == Path(run_dir).resolve()
     cleared: List[str] = []
@@ -246,16 +326,41 @@ def reanalyze(run_dir: str, rules: RuleSet, out_dir: Optional[str] = None,
         stale = [n for n in used_entries(out) if n in OUTPUT_ENTRIES]
     else:
         cleared = prepare_out_dir(out, overwrite)
-    track = tracks.get(subject) or next(iter(tracks.values()))
+    track = tracks[sid]
+    roles = people_run.roles_for(tracks, str(sid)) if subject is not None and (len(tracks) > 1 or sid != before) \
+        else None
+    cid = (roles or prev).get("customer", {}).get("id")  # the customer as chosen for this subject (None: nobody)
+    if cid == sid or cid not in tracks:
+        cid = None
     if options is None:  # judge as the original run did
-        before = prev.get("options", {})
-        options = PersonOptions(customer_side=before.get("customer_side", "camera"),
-                                mirrored=bool(before.get("mirrored", False)))
-    events, engine, _ = analyze_track(track, rules, still=bool(meta.get("still")), **options.kwargs())
-    # The appearance checks need the images: keep the original run's.
+        was = prev.get("options", {})
+        options = PersonOptions(customer_side=was.get("customer_side"),
+                                mirrored=bool(was.get("mirrored", False)))
+    still = bool(meta.get("still"))
+    total_s = float(track.timestamp_s[-1] - track.timestamp_s[0]) if len(track) else 0.0
+    had = meta.get(FACE_HANDS)  # None: a single-person run's cache, its one person had them
+    warnings: List[str] = []
+    if had is not None and sid not in had:
+        events, engine, judged = people_run.judge_pose_only(track, rules, still, options)
+        fps = prev["input"].get("sample_fps")
+        warnings.append(f"person {sid}: the landmark cache holds only their pose (face and hands were found for "
+                        f"{had or 'nobody'}), so {', '.join(record.face_hand_rules(rules))} are not judged; to judge "
+                        f"them run the models again: analyze {prev['input']['path']} --out NEW_RUN --subject {sid}"
+                        + (f" --fps {fps:g}" if fps else " --fps 0"))
+    else:
+        events, engine, _ = analyze_track(track, rules, still=still, customer_track=tracks.get(cid),
+                                          **options.kwargs())
+        judged = record.judged(engine, rules, total_s)
+    others: Dict[int, Dict] = {}
+    if judge == "all":
+        found, others = people_run.judge_others(tracks, sid, rules, still, options)
+        events += found
     old_log = Path(run_dir) / "events.jsonl"
-    if old_log.exists():
+    if sid == before and old_log.exists():  # the appearance checks need the images: keep the original run's
         events += [e for e in read_events(old_log) if e.rule.startswith("look.")]
+    elif sid != before:
+        prev["appearance"] = {"skipped": f"judged on the images of person {before}, not {sid}: run the models "
+                                         f"again with --subject {sid}"}
     events.sort(key=lambda e: (e.start_s, e.rule))
     copy_cache(run_dir, out)
     write_pixels(out, record.subject_pixels(track))
@@ -264,21 +369,24 @@ def reanalyze(run_dir: str, rules: RuleSet, out_dir: Optional[str] = None,
             w.write(e)
     write_csv(events, out / "events.csv")
     elapsed = time.perf_counter() - t0
-    total_s = float(track.timestamp_s[-1] - track.timestamp_s[0]) if len(track) else 0.0
     present = ~np.isnan(track.pose_xyz[:, 0, 0]) | ~np.isnan(track.face_xyz[:, 0, 0])
+    if roles is not None:
+        prev.update(roles)
+    elif len(tracks) == 1:
+        prev["people"] = record.people(sid, track.timestamp_s, present)
     prev.update({
-        "options": _options_meta(options),
+        "options": {**prev.get("options", {}), **_options_meta(options), "judge": judge,
+                    **({"subject": str(sid)} if subject is not None else {})},
         "rules": record.rules_meta(rules),
         "baseline": engine.baseline,
         "time_share": engine.time_share(),
-        "judged": record.judged(engine, rules, total_s),
-        "people": record.people(subject, track.timestamp_s, present),
+        "judged": people_run.merge_judged(judged, others),
         "counts": record.counts(events),
         "reanalysis": {"from": str(Path(run_dir).resolve()), "frames": len(track), "total_s": round(elapsed, 4)},
         "outputs": {k: None for k in prev["outputs"]},
     })
     write_run_json(out, prev)
-    return RunResult(out, events, prev["status"], prev, cleared=cleared, stale=stale)
+    return RunResult(out, events, prev["status"], prev, warnings=warnings, cleared=cleared, stale=stale)
 
 
 __all__ = ["analyze", "reanalyze", "read_events", "RunResult"]

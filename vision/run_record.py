@@ -16,8 +16,9 @@ import numpy as np
 
 from vision import __version__
 from vision.detect.landmarks import LandmarkTrack
+from vision.features.face import FACE_FEATURES
 from vision.features.skeleton import pose_points
-from vision.features.touch import face_region_points, hand_points
+from vision.features.touch import TOUCH_FEATURES, face_region_points, hand_points
 from vision.io.events import SCHEMA_VERSION as EVENT_SCHEMA, Event
 from vision.io.frames import SourceInfo
 from vision.io.run_meta import OUTPUT_KEYS, SCHEMA_VERSION, no_customer, single_subject
@@ -77,6 +78,31 @@ def judged(engine: Optional[Engine], rules: RuleSet, total_s: float) -> Dict[str
     return out
 
 
+#: Features measured on the face or hand landmarks (besides every feature of ``face.py`` and ``touch.py``):
+#: the trailing-window ones built on them, and the nod (head pitch, from the face mesh). A person whose face and
+#: hands were not run (another track of a multi-person run) is not judged on a rule that reads any of these.
+FACE_HAND_DERIVED = frozenset({"eye_open_1s", "hand_at_mouth", "hand_mouth_time_3s", "hand_mouth_trips_10s",
+                               "mouth_motion_2s", "head_nod_deg"})
+FACE_HAND_FEATURES = frozenset(FACE_FEATURES) | frozenset(TOUCH_FEATURES) | FACE_HAND_DERIVED
+#: run.json ``judged`` reason: the person's face and hands were not found by the models (pose only).
+POSE_ONLY = "pose_only"
+
+
+def face_hand_rules(rules: RuleSet) -> List[str]:
+    """The enabled rules and gesture detectors that need face or hand landmarks (pose alone cannot judge them)."""
+    out = [r.id for r in rules.enabled if FACE_HAND_FEATURES & set(r.condition.features())]
+    return out + list(rules.detectors)  # the gesture detectors read the hand landmarks
+
+
+def pose_only_judged(engine: Optional[Engine], rules: RuleSet, total_s: float) -> Dict[str, Dict]:
+    """:func:`judged` for a person known by pose only: the face and hand rules not judged at all (``pose_only``)."""
+    out = judged(engine, rules, total_s)
+    total = round(max(0.0, float(total_s)), 3)
+    for rid in face_hand_rules(rules):
+        out[rid] = {"judged_s": 0.0, "not_judged_s": total, "reasons": {POSE_ONLY: total} if total else {}}
+    return out
+
+
 def people(person_id: int, times: np.ndarray, present: np.ndarray) -> List[Dict]:
     """The one tracked person: seconds on screen (the time from the previous analysed frame, summed
     over the frames they were seen on), first and last time seen."""
@@ -96,11 +122,13 @@ def counts(events: List[Event]) -> Dict[str, int]:
     return out
 
 
-def models_meta(names: Dict) -> Dict:
-    """run.json's ``models``: the detector's own ``model_names`` (backend, models_dir, files), or an empty block."""
+def models_meta(names: Dict, extra_files: Optional[Dict] = None) -> Dict:
+    """run.json's ``models``: the detector's own ``model_names`` (backend, models_dir, files), or an empty block;
+    ``extra_files`` (role -> {file, sha256}) adds the models that ran beside it (``multipose``: the pose bundle
+    that found everyone in a multi-person run)."""
     names = dict(names or {})
     return {"backend": names.get("backend", "holistic"), "models_dir": names.get("models_dir"),
-            "files": dict(names.get("files") or {})}
+            "files": {**dict(names.get("files") or {}), **dict(extra_files or {})}}
 
 
 def input_meta(path: str, info: SourceInfo, start_s: float, end_s: Optional[float],

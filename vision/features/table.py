@@ -156,7 +156,10 @@ def instant_features(track: LandmarkTrack, customer_side: Optional[str] = None,
         values.update(pair_features(track, pose, scale, customer, customer_side))
         values.update(face_features(track, pose, values["gaze_target_deg"]))
         values.update(touch_features(track, pose, scale))
-    return {k: np.asarray(v, dtype=np.float64) for k, v in values.items()}
+    out = {k: np.asarray(v, dtype=np.float64) for k, v in values.items()}
+    for v in out.values():  # a ratio over a zero length (a degenerate mesh, points on top of each other) was not
+        v[np.isinf(v)] = np.nan  # measured: NaN, so no rule fires on it and no window sum turns into inf - inf
+    return out
 
 
 def compute_features(track: LandmarkTrack, customer_side: Optional[str] = None,

@@ -157,8 +157,8 @@ def load_run(run_dir: str | Path, video: Optional[str | Path] = None, landmarks:
         if not pixels:
             raise RunFolderError(f"{d}: made by an older version (no stored pixel points); bring it up to date "
                                  f"with `analyze --from-landmarks {d} --out {d}`")
-        subject = int(info["subject"]["id"])
-        track = tracks.get(subject) or next(iter(tracks.values()))
+        subject = info["subject"]["id"]  # None: nobody was found to judge
+        track = (tracks.get(int(subject)) if subject is not None else None) or next(iter(tracks.values()))
         tracks = {pid: t for pid, t in tracks.items() if pid == track.person_id or np.isfinite(t.pose_xyz).any()}
     kind = inp.get("kind", "video")
     if video is not None and Path(video).is_file() and kind == "folder":

@@ -80,7 +80,7 @@ class RunMeta(TypedDict, total=False):
     models: Dict[str, Any]  # {backend, models_dir, files: {role: {file, sha256}}}
     rules: RulesMeta
     options: Dict[str, Any]
-    subject: Dict[str, Any]  # {id, how, reason}
+    subject: Dict[str, Any]  # {id (null: nobody found), how, reason}
     customer: Dict[str, Any]  # {id, how, reason}
     people: List[Dict[str, Any]]  # [{id, role, seconds_on_screen, first_s, last_s}]
     judged: Dict[str, Judged]
@@ -126,7 +126,7 @@ SCHEMA: Dict[str, Any] = {
     "rules": {"path": str, "sha256": str, "enabled": _List(str), "experimental": _List(str),
               "catalogue": _Map(_RULE_TEXT)},
     "options": dict,
-    "subject": {"id": int, "how": str, "reason": str},
+    "subject": {"id": _Opt(int), "how": str, "reason": str},  # id null: nobody was found to judge
     "customer": {"id": _Opt(int), "how": str, "reason": str},
     "people": _List({"id": int, "role": str, "seconds_on_screen": NUM, "first_s": _Opt(NUM),
                      "last_s": _Opt(NUM)}),
