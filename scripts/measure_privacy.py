@@ -10,7 +10,9 @@ for frames wider than 640 px, on four overlapping quarters enlarged two
 times (small faces the blur's own detector, run on a <= 960 px copy, can
 miss); a face counts as the subject's when it holds at least a third of the
 subject's cached face points (face mesh, else the pose's face points 0-10),
-and is left out. A non-subject face is *left unblurred* when the rendered
+or lies half inside the subject's head box, and is left out; when the
+subject's points are missing for a moment, their last ones (within the
+blur's hold time) stand in. A non-subject face is *left unblurred* when the rendered
 frame keeps at least half its detail there: the variance of the Laplacian in
 the box, rendered over original (a pixelated face keeps under a tenth).
 
@@ -34,11 +36,13 @@ from vision.detect.face_boxes import FaceBoxDetector  # noqa: E402
 from vision.io.run_folder import SubjectPoints, load_run  # noqa: E402
 from vision.io.video_in import iter_frames  # noqa: E402
 from vision.review.overlay import make_layout  # noqa: E402
+from vision.review.privacy import HOLD_S, head_box  # noqa: E402
 from vision.review.render import MAX_BANNER_LINES, RenderOptions, max_simultaneous, render, resize  # noqa: E402
 
 TARGET = 0.02
 KEPT_DETAIL = 0.5  # rendered / original Laplacian variance above this: not blurred
 SUBJECT_SHARE = 1 / 3  # share of the subject's face points inside a face box that makes it the subject's
+SUBJECT_HEAD = 0.5  # or: this share of the smaller box inside the subject's head box (the box privacy keeps sharp)
 MIN_FACE_PX = 12  # faces smaller than this (source pixels) are not judged
 FLAT = 4.0  # an original box with less detail than this (Laplacian variance, as rendered) cannot show a blur
 
@@ -91,6 +95,7 @@ def measure(run_dir: Path, privacy: str) -> dict:
     layout = make_layout(run.size_wh, min(MAX_BANNER_LINES, max(1, max_simultaneous(run.events))))
     cap = cv2.VideoCapture(str(annotated))
     frames = with_face = unblurred = 0
+    last_mine, last_idx = None, 0
     worst = []
     with FaceBoxDetector() as det:
         for idx, original in iter_frames(run.source, run.kind):
@@ -103,13 +108,22 @@ def measure(run_dir: Path, privacy: str) -> dict:
             frames += 1
             vx, (vw, vh) = layout.video_x, layout.video_wh
             video, scaled = out[:vh, vx:vx + vw], resize(original, (vw, vh))  # compared as the render scaled it
-            mine = subject_face_points(points.at_video_frame(idx))
+            fp = points.at_video_frame(idx)
+            mine = subject_face_points(fp)
+            own = head_box(fp.pose_xy, fp.face_xy) if fp is not None else None
+            if len(mine):
+                last_mine, last_idx = mine, idx
+            elif last_mine is not None and idx - last_idx <= HOLD_S * run.fps:
+                mine = last_mine  # the subject's points missing for a moment: their face is where it just was
             seen = left = False
             for x0, y0, x1, y1 in faces(det, original):
                 if min(x1 - x0, y1 - y0) < MIN_FACE_PX:
                     continue
                 inside = ((mine[:, 0] >= x0) & (mine[:, 0] <= x1) & (mine[:, 1] >= y0) & (mine[:, 1] <= y1))
                 if len(mine) and inside.mean() >= SUBJECT_SHARE:
+                    continue
+                # in profile the pose's face points bunch at the ear: the subject's whole head box decides then
+                if own is not None and _overlap(np.array([x0, y0, x1, y1], np.float32), own) >= SUBJECT_HEAD:
                     continue
                 s = layout.scale
                 a, b = slice(int(y0 * s), int(np.ceil(y1 * s))), slice(int(x0 * s), int(np.ceil(x1 * s)))

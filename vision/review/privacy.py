@@ -168,6 +168,34 @@ def tight_face_box(pts: np.ndarray) -> Optional[np.ndarray]:
     return np.array([x0 - pad, y0 - pad, x1 + pad, y1 + pad], np.float32)
 
 
+#: A tracked person's head stays blurred where it was last (or will next be) seen for this long while their pose
+#: is lost: people in a roleplay are lost in short occlusions (a hug, a handshake, someone passing: a second or
+#: two) while their face still shows; blurring a spot where nobody is costs a coach little, an unblurred
+#: colleague costs their privacy. The box grows by HOLD_GROW a side to allow for the movement meanwhile.
+HOLD_S = 2.0
+HOLD_GROW = 0.25
+
+
+def hold_boxes(boxes: np.ndarray, times: np.ndarray, hold_s: Optional[float] = None,
+               grow: float = HOLD_GROW) -> np.ndarray:
+    """Rows without a box take the nearest-in-time row's box within ``hold_s`` (default :data:`HOLD_S`),
+    grown by ``grow`` a side."""
+    hold_s = HOLD_S if hold_s is None else hold_s
+    seen = np.flatnonzero(np.isfinite(boxes[:, 0]))
+    out = boxes.copy()
+    if len(seen) == 0:
+        return out
+    for row in np.flatnonzero(~np.isfinite(boxes[:, 0])):
+        k = np.searchsorted(times[seen], times[row])
+        near = [j for j in (k - 1, k) if 0 <= j < len(seen)]
+        j = min(near, key=lambda j: abs(times[seen[j]] - times[row]))
+        if abs(times[seen[j]] - times[row]) <= hold_s:
+            x0, y0, x1, y1 = boxes[seen[j]]
+            dx, dy = grow * (x1 - x0), grow * (y1 - y0)
+            out[row] = (x0 - dx, y0 - dy, x1 + dx, y1 + dy)
+    return out
+
+
 class TrackedFaces:
     """The head box of every cached person but the subject, per analysed frame (NaN: no face point seen)."""
 
@@ -183,7 +211,7 @@ class TrackedFaces:
                 box = head_box(pose[row], face[row])
                 if box is not None:
                     out[row] = box
-            self.boxes[pid] = out
+            self.boxes[pid] = hold_boxes(out, np.asarray(track.timestamp_s, np.float64))
 
     @classmethod
     def of_run(cls, run: RunFolder) -> "TrackedFaces":
