@@ -30,7 +30,7 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from vision.detect.native import quiet_native_stderr
+from vision.detect.native import ModelHandle, VideoClock, quiet_native_stderr
 from vision.detect.landmarks import N_POSE, PersonLandmarks
 
 #: Default confidences. MediaPipe's default is 0.5 for all three. On the
@@ -59,7 +59,7 @@ def _visibility(landmarks) -> np.ndarray:
     return out
 
 
-class MultiPoseDetector:
+class MultiPoseDetector(ModelHandle):
     """Pose (33 points) of up to ``num_poses`` people a frame. Use as a context manager.
 
     ``still_images=True``: unrelated images, no timestamps. Otherwise frames
@@ -94,37 +94,22 @@ class MultiPoseDetector:
                         f"min_presence={min_presence} min_tracking={min_tracking}"),
         }
         with quiet_native_stderr():
-            self._pose = mpv.PoseLandmarker.create_from_options(mpv.PoseLandmarkerOptions(
+            self._model = mpv.PoseLandmarker.create_from_options(mpv.PoseLandmarkerOptions(
                 base_options=BaseOptions(model_asset_path=str(self.bundle)), running_mode=mode,
                 num_poses=num_poses, min_pose_detection_confidence=min_detection,
                 min_pose_presence_confidence=min_presence, min_tracking_confidence=min_tracking))
         self._warm = False
-        self._last_t = -np.inf
-        self._last_ms = -1
+        self._clock = VideoClock()
 
     @property
     def model_names(self) -> Dict[str, str]:
         return dict(self._names)
 
-    def __enter__(self) -> "MultiPoseDetector":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def close(self) -> None:
-        if self._pose is not None:
-            self._pose.close()
-            self._pose = None
-
     def detect(self, image_bgr: np.ndarray, timestamp_s: float = 0.0) -> List[PersonLandmarks]:
         """Everyone found in ``image_bgr`` (``person_id`` 0, 1, ... in MediaPipe's order); [] if nobody."""
         ms = 0
         if not self.still_images:
-            if timestamp_s <= self._last_t:
-                raise ValueError(f"timestamps must increase: {timestamp_s} after {self._last_t}")
-            self._last_t = timestamp_s
-            ms = self._last_ms = max(int(round(timestamp_s * 1000.0)), self._last_ms + 1)
+            ms = self._clock.ms(timestamp_s)
         rgb = np.ascontiguousarray(image_bgr[:, :, ::-1])
         image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=rgb)
         if self._warm:
@@ -138,4 +123,4 @@ class MultiPoseDetector:
                 for i, (lm, world) in enumerate(zip(res.pose_landmarks, res.pose_world_landmarks))]
 
     def _run(self, image, ms: int):
-        return self._pose.detect_for_video(image, ms) if self.video_mode else self._pose.detect(image)
+        return self._model.detect_for_video(image, ms) if self.video_mode else self._model.detect(image)

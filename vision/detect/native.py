@@ -42,6 +42,22 @@ class ModelHandle:
             self._model = None
 
 
+class VideoClock:
+    """Timestamps for MediaPipe's VIDEO mode: seconds must increase; sent as whole ms, nudged up by 1 ms
+    where two round alike (MediaPipe refuses a repeated timestamp)."""
+
+    def __init__(self) -> None:
+        self.last_s = -float("inf")
+        self.last_ms = -1
+
+    def ms(self, timestamp_s: float) -> int:
+        if timestamp_s <= self.last_s:
+            raise ValueError(f"timestamps must increase: {timestamp_s} after {self.last_s}")
+        self.last_s = timestamp_s
+        self.last_ms = max(int(round(timestamp_s * 1000.0)), self.last_ms + 1)
+        return self.last_ms
+
+
 def _stderr_fd() -> Optional[int]:
     """fd 2 flushed and ready to be redirected, or None where stderr has no file descriptor (e.g. captured)."""
     try:

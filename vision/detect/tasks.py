@@ -17,7 +17,7 @@ import numpy as np
 
 from vision.detect.landmarks import N_FACE, N_HAND, N_POSE, PersonLandmarks
 from vision.detect.models import sha256_of, wheel_entry
-from vision.detect.native import landmark_array, quiet_native_stderr
+from vision.detect.native import VideoClock, landmark_array, quiet_native_stderr
 from vision.detect.people import NOSE, Pose, assemble_people, hand_boxes, head_box, seen_before
 
 
@@ -158,8 +158,7 @@ class TasksDetector:
                                        min_confidence=min_confidence)
         self._files.update(self._legacy.files())
         self._warm = False
-        self._last_t = -np.inf
-        self._last_ms = -1
+        self._clock = VideoClock()
         self._previous: List[PersonLandmarks] = []  # VIDEO mode: the last frame's people, to keep ids
 
     @property
@@ -189,10 +188,7 @@ class TasksDetector:
         """Landmarks of everyone found in ``image_bgr``, in order of ``person_id``; [] if nobody is found."""
         ms = 0
         if not self.still_images:
-            if timestamp_s <= self._last_t:
-                raise ValueError(f"timestamps must increase: {timestamp_s} after {self._last_t}")
-            self._last_t = timestamp_s
-            ms = self._last_ms = max(int(round(timestamp_s * 1000.0)), self._last_ms + 1)
+            ms = self._clock.ms(timestamp_s)
         if self._warm:
             return self._detect(image_bgr, ms)
         with quiet_native_stderr():  # the first run logs about its delegates
