@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import List, Optional, Tuple
 
 from vision import __version__
+from vision.cli_types import number
 
 #: The rules shipped inside the package; in a checkout, a link to the repository's rules.yaml (the file to edit).
 PACKAGED_RULES = (Path(__file__).resolve().parent / "rules.yaml").resolve()
@@ -21,14 +22,7 @@ EXIT_INPUT, EXIT_PARTIAL, EXIT_INTERRUPTED = 2, 3, 130
 PROGRAM = "conduct-coach"  # the console script; `python -m vision` is the same program
 
 
-def _fps(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected frames per second, got {text!r}") from None
-    if not v >= 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0 (0 = every frame), got {text}")
-    return v
+_fps = number(float, 0, "frames per second", " (0 = every frame)")
 
 
 def _window(text: Optional[str]) -> Optional[Tuple[float, float]]:

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
+from vision.cli_types import number
 from vision.review.clips import SEVERITIES, ClipsError
 from vision.review.privacy import MODES
 from vision.io.run_folder import RunFolderError
@@ -24,14 +25,7 @@ USER_ERRORS = (RunFolderError, ClipsError, FontMissing, VideoWriteError)
 EXIT_USER = 2
 
 
-def _non_negative(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
-    return v
+_non_negative = number(float, 0, "seconds")
 
 
 def _positive_int(text: str) -> int:

@@ -13,17 +13,12 @@ import sys
 from pathlib import Path
 from typing import Callable, Dict
 
+from vision.cli_types import number
+
 EXIT_FAILED, EXIT_INPUT, EXIT_INTERRUPTED = 1, 2, 130
 
 
-def _workers(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of processes, got {text!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {n}")
-    return n
+_workers = number(int, 1, "a number of processes")
 
 
 def default_workers() -> int:
