@@ -243,8 +243,19 @@ def test_measure_privacy_counts_frames_with_an_unblurred_other_face(people_run, 
     run = tmp_path / "run"
     import shutil
     shutil.copytree(people_run, run)
+
+    class MeshSeesNothing(AllFaces):  # the second opinion: no face mesh in any box (a detector false positive)
+        def __init__(self, **_kw):
+            pass
+
+        def detect(self, _img, _t=0.0):
+            return []
+
+    monkeypatch.setattr(mp, "HolisticDetector", MeshSeesNothing)
     got = mp.measure(run, "auto")
     assert got["frames"] == syn.N_FRAMES
     assert got["frames_with_other_face"] == syn.N_FRAMES
     assert got["frames_unblurred"] == syn.N_FRAMES - 24
+    assert got["frames_unblurred_confirmed"] == 0  # none confirmed by the mesh: counted apart, not dropped
     assert {u["box"][0] for u in got["unblurred"]} == {syn.head_box_px(OTHER)[0]}
+    assert not any(u["face_mesh_confirms"] for u in got["unblurred"])
