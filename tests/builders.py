@@ -18,6 +18,7 @@ is NaN, never zero.
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -398,3 +399,19 @@ def roleplay(i: int, fps: float = 10.0, smile_from_s: float = 2.0, slouch_from_s
         people.append(make_person(trunk_pitch_deg=30.0 if t >= slouch_from_s else 0.0, facing="left",
                                   hip_px=(470, 380), px_per_m=220, hand_at="lap"))
     return people
+
+
+def jittered(specs: Sequence[Spec], sigma: float, seed: int = 0, image_wh: Tuple[int, int] = IMAGE_WH) -> List[Spec]:
+    """The same frames with Gaussian noise of std ``sigma`` (image units) on every seen image and world point,
+    the way a landmark model jitters on a still person; None stays None (nobody)."""
+    rng = np.random.default_rng(seed)
+    out: List[Spec] = []
+    for frame in make_frames(specs, image_wh=image_wh):
+        if not frame.people:
+            out.append(None)
+            continue
+        p = frame.people[0]
+        noisy = {n: getattr(p, n) + rng.normal(0, sigma, getattr(p, n).shape).astype(np.float32)
+                 for n in ("pose_xyz", "pose_world_xyz", "face_xyz", "left_hand_xyz", "right_hand_xyz")}
+        out.append(dataclasses.replace(p, **noisy))
+    return out

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from builders import make_frames, make_track, segments
+from builders import jittered, make_frames, make_track, segments
 from conftest import REPO, one_rule
 from vision.judge.analyzer import PersonAnalyzer, analyze_track
 from vision.judge.rules import load_rules
@@ -139,3 +139,18 @@ def test_a_track_with_nobody_in_it_gives_no_events(rules):
     events, _ = stream([None] * 50, rules)
     assert events == []
     assert np.isnan(analyze_track(make_track([None] * 50), rules)[2]["trunk_pitch_deg"]).all()
+
+
+def test_streaming_equals_offline_with_the_landmark_filter_on_jittery_landmarks():
+    """With the landmark filter on (rules.yaml's tuned parameters), live and offline give exactly the same
+    events and baseline."""
+    import dataclasses
+    rs = load_rules(REPO / "rules.yaml")
+    rs = dataclasses.replace(rs, smoothing=dataclasses.replace(rs.smoothing, enabled=True))
+    assert rs.smoothing.active
+    specs = jittered(SCENARIO, 0.003, seed=7)
+    offline, engine, _ = analyze_track(make_track(specs), rs)
+    online, pa = stream(specs, rs)
+    assert as_json(online) == as_json(offline)
+    assert pa.baseline == engine.baseline
+    assert {e.rule for e in offline} >= {"sit.slouch", "sit.lean_back"}

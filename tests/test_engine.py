@@ -173,3 +173,26 @@ def test_a_gap_exactly_merge_gap_long_is_treated_the_same_wherever_it_happens():
     rules = one_rule("smile", "above", 0.5, merge_gap_s=0.3)
     counts = {len(run(rules, smile=[0] * start + [1] * 3 + [0] * 3 + [1] * 3 + [0] * 5)[0]) for start in range(40)}
     assert counts == {1}
+
+
+def test_not_judged_spans_are_merged_runs_of_frames_with_their_reason_in_any_chunking():
+    """NaN smile (not seen) at 0.2-0.4 s and from 0.8 s: two spans, the last still open at the end; the same
+    spans whether the rows come one at a time or all at once."""
+    smile = [0.1, 0.1, NAN, NAN, NAN, 0.6, 0.7, 0.1, NAN, NAN]
+    _, whole = run(one_rule("smile", "above", 0.5), smile=smile)
+    assert whole.not_judged_spans() == {"r": [[0.2, 0.4, "not_seen"], [0.8, 0.9, "not_seen"]]}
+    table = feature_table(smile=smile)
+    eng = Engine(one_rule("smile", "above", 0.5), person=0, baseline={})
+    for i in range(len(smile)):
+        eng.feed(table_slice(table, i, i + 1))
+    assert eng.not_judged_spans() == whole.not_judged_spans()
+
+
+def test_a_rule_out_of_its_camera_views_gets_camera_view_spans_and_nobody_there_is_not_seen():
+    from vision.judge.rules import parse_rules
+    rules = parse_rules("rules:\n  - {id: r, kind: violation, clause: c, message: {zh: z, en: e}, views: [side],\n"
+                        "     all: [{feature: smile, above: 0.5}]}\n", "t.yaml")
+    # profile 0.9 = side (judged), 0.1 = front (camera view) while someone is there, then nobody (body_scale NaN)
+    _, eng = run(rules, smile=[0.1] * 6, profile=[0.9, 0.9, 0.1, 0.1, 0.1, 0.1],
+                 body_scale=[1, 1, 1, 1, NAN, NAN])
+    assert eng.not_judged_spans()["r"] == [[0.2, 0.3, "camera_view"], [0.4, 0.5, "not_seen"]]

@@ -1,5 +1,9 @@
 """vision.evaluate: events matched to labels one to one; false positives only where the clip assesses the rule."""
-from vision.evaluate import FAMILIES, Score, score_clip
+import json
+
+import yaml
+
+from vision.evaluate import FAMILIES, Score, evaluate, not_judged_during, score_clip
 from vision.io.events import Event
 
 
@@ -9,7 +13,8 @@ def ev(rule, start, end):
 
 def score(clip, events, rules, pooled=None, wrong_view=()):
     scores = {}
-    score_clip({"file": "x.mp4", **clip}, events, rules, 0.25, scores, pooled=pooled, wrong_view=wrong_view)
+    excused = lambda rule, s, e: "camera view" if rule in wrong_view else None  # noqa: E731
+    score_clip({"file": "x.mp4", **clip}, events, rules, 0.25, scores, pooled=pooled, excused=excused)
     return scores
 
 
@@ -61,3 +66,72 @@ def test_a_miss_where_the_view_cannot_be_judged_is_not_judged():
               wrong_view={"arms_crossed"})["arms_crossed"]
     assert (s.tp, s.fn, s.not_judged) == (0, 0, 1)
     assert Score(tp=1, fp=1, fn=0).f1 == 2 * 0.5 * 1.0 / 1.5
+
+
+# --- not judged during the labelled interval (run.json judged[rule].spans) ----------------------------------
+def meta_with(spans_by_rule, fps=10.0):
+    return {"input": {"sample_fps": fps}, "judged": {r: {"judged_s": 1.0, "not_judged_s": 1.0,
+                                                         "reasons": {"camera_view": 1.0}, "spans": sp}
+                                                     for r, sp in spans_by_rule.items()}}
+
+
+def test_a_miss_is_excused_only_when_the_rule_was_not_judged_during_the_label():
+    """Not judged 0-2 s: a label at 1-2 s is excused, a label at 5-8 s of the same clip is a miss."""
+    ex = not_judged_during(meta_with({"sit.slouch": [[0.0, 2.0, "camera_view"]]}))
+    assert ex("sit.slouch", 1.0, 2.0) == "camera_view"
+    assert ex("sit.slouch", 5.0, 8.0) is None
+    assert ex("sit.slouch", 1.5, 4.5) is None  # 0.55 s of 3 s not judged: under half, a miss
+    assert ex("sit.lean_back", 1.0, 2.0) is None  # another rule
+
+
+def test_the_reason_covering_most_of_the_label_is_given_and_a_still_needs_its_instant_covered():
+    ex = not_judged_during(meta_with({"gesture.eating": [[0.0, 0.5, "camera_view"], [0.6, 3.0, "not_seen"]]}))
+    assert ex("gesture.eating", 0.0, 3.0) == "not_seen"
+    still = not_judged_during(meta_with({"gesture.phone": [[0.0, 0.0, "pose_only"]]}))
+    assert still("gesture.phone", 0.0, 0.0) == "pose_only"
+    assert not_judged_during(meta_with({"gesture.phone": []}))("gesture.phone", 0.0, 0.0) is None
+
+
+def test_a_family_label_is_excused_only_when_every_member_was_not_judged():
+    meta = meta_with({"sit.slouch": [[0.0, 9.0, "camera_view"]], "sit.lean_back": []})
+    assert not_judged_during(meta)(("sit.slouch", "sit.lean_back"), 1.0, 3.0) is None
+    meta["judged"]["sit.lean_back"]["spans"] = [[0.0, 9.0, "camera_view"]]
+    assert not_judged_during(meta)(("sit.slouch", "sit.lean_back"), 1.0, 3.0) == "camera_view"
+
+
+def test_a_run_without_spans_falls_back_to_camera_view_anywhere_in_the_clip():
+    meta = {"input": {}, "judged": {"sit.slouch": {"judged_s": 1, "not_judged_s": 1, "reasons": {"camera_view": 1}},
+                                    "face.smile": {"judged_s": 2, "not_judged_s": 0, "reasons": {}}}}
+    assert not_judged_during(meta)("sit.slouch", 40.0, 41.0) == "camera view"
+    assert not_judged_during(meta)("face.smile", 0.0, 1.0) is None
+
+
+def test_evaluate_reads_the_spans_of_a_synthetic_run_folder(tmp_path, rules):
+    """Two labels of one rule, one inside a not-judged span: one NJ and one miss, and run.json checks spans."""
+    from vision.io.frames import SourceInfo
+    from vision.io.run_meta import RunMetaError, write_run_json
+    from vision.run_record import input_meta, new_run_json
+    import pytest
+
+    clip = tmp_path / "media" / "clip.mp4"
+    clip.parent.mkdir()
+    clip.write_bytes(b"")
+    rid = rules.enabled[0].id
+    info = SourceInfo(str(clip), "video", 10.0, 100, 64, 48, 10.0)
+    doc = new_run_json(input_meta(str(clip), info, 0.0, None, 10.0), rules, {}, 0)
+    doc.update(status="complete", status_reason=None,
+               judged={rid: {"judged_s": 8.0, "not_judged_s": 2.0, "reasons": {"camera_view": 2.0},
+                             "spans": [[1.0, 3.0, "camera_view"]]}})
+    run = tmp_path / "runs" / "clip"
+    run.mkdir(parents=True)
+    write_run_json(run, doc)
+    (run / "events.jsonl").write_text("", encoding="utf-8")
+    labels = tmp_path / "media" / "labels.yaml"
+    labels.write_text(yaml.safe_dump({"clips": [{"file": "clip.mp4", "split": "tune", "events": [
+        {"rule": rid, "start": 1.5, "end": 2.5}, {"rule": rid, "start": 6.0, "end": 7.0}]}]}), encoding="utf-8")
+    s = evaluate(labels, tmp_path / "runs")["rules"][rid]
+    assert (s["tp"], s["fn"], s["not_judged"]) == (0, 1, 1)
+    doc["judged"][rid]["spans"] = [[3.0, 1.0, "camera_view"]]
+    with pytest.raises(RunMetaError, match=r"spans\[0\]"):
+        write_run_json(run, doc)
+    assert json.loads((run / "run.json").read_text())["judged"][rid]["spans"] == [[1.0, 3.0, "camera_view"]]

@@ -16,9 +16,12 @@ Per clip and rule:
 * within the face-touch family an event of ``gesture.face_touch`` matches a
   label of a specific id and vice versa;
 * a still image's ``present`` ids are intervals at 0 s;
-* a label missed where the run reported that the rule cannot be judged from
-  the camera view (``run.json`` ``judged``: reason ``camera_view``) counts as *not judged* (NJ),
-  not as a miss.
+* a label missed where the run reported that the rule could not be judged
+  *during that labelled interval* (``run.json`` ``judged[rule].spans``
+  cover at least half of it, or the instant of a still; a family: every
+  member not judged) counts as *not judged* (NJ), not as a miss. A run
+  written before spans existed falls back to: the rule had ``camera_view``
+  time anywhere in the clip.
 
 Families pool their members (any member's event matches any member's label),
 which is how the naive baseline of the issue was scored.
@@ -28,7 +31,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 import yaml
 
@@ -115,8 +118,12 @@ def _clip_intervals(clip: Dict) -> List[Tuple[str, float, float]]:
 
 def score_clip(clip: Dict, events: List[Event], rules: Iterable[str], tol: float,
                scores: Dict[str, Score], pooled: Optional[Tuple[str, ...]] = None,
-               errors: Optional[List[str]] = None, wrong_view: Iterable[str] = ()) -> None:
+               errors: Optional[List[str]] = None,
+               excused: Callable[[str, float, float], Optional[str]] = lambda rule, s, e: None) -> None:
     """Add one clip's counts to ``scores`` (by rule, or under one key when ``pooled``).
+
+    ``excused(rule, start, end)``: why the run could not judge ``rule`` during that interval (a missed label
+    is then not judged, not a miss), or None.
 
     ``errors`` collects a line per miss and false positive, for ``--details``.
     """
@@ -152,10 +159,10 @@ def score_clip(clip: Dict, events: List[Event], rules: Iterable[str], tol: float
             sc.tp += 1
             sc.onset_errors.append(abs(events[best].start_s - s))
             matched_events.add(best)
-        elif rule in wrong_view:
+        elif (why := excused(tuple(members) if pooled is not None else rule, s, e)) is not None:
             sc.not_judged += 1
             if errors is not None:
-                errors.append(f"{clip['file']}: NOT JUDGED (camera view) {rule} {s:.2f}-{e:.2f}")
+                errors.append(f"{clip['file']}: NOT JUDGED ({why}) {rule} {s:.2f}-{e:.2f}")
         else:
             sc.fn += 1
             if errors is not None:
@@ -177,6 +184,48 @@ def score_clip(clip: Dict, events: List[Event], rules: Iterable[str], tol: float
 def not_judged_for_view(meta: Dict) -> set:
     """Rules the run could not judge for part of the input because of the camera view (``judged``)."""
     return {rule for rule, j in meta["judged"].items() if "camera_view" in j["reasons"]}
+
+
+#: A missed label is excused when the rule was not judged for at least this share of the labelled interval.
+NOT_JUDGED_SHARE = 0.5
+
+
+def not_judged_during(meta: Dict) -> Callable[[object, float, float], Optional[str]]:
+    """``excused(rule or tuple of rules, start, end)`` for :func:`score_clip`, from the run's ``judged`` block.
+
+    A span is a run of analysed frames (ends inclusive): it stands for the time up to half an analysed frame
+    either side. The reason given is the one covering most of the interval; for a tuple, every rule of it
+    must be excused.
+    """
+    judged = meta.get("judged") or {}
+    inp = meta.get("input") or {}
+    fps = inp.get("sample_fps") or inp.get("fps") or 10.0
+    pad = 0.5 / float(fps)
+    old_view = not_judged_for_view(meta)
+
+    def one(rule: str, s: float, e: float) -> Optional[str]:
+        entry = judged.get(rule)
+        if entry is None:
+            return None
+        if "spans" not in entry:  # a run from before spans: the old whole-clip camera-view excuse
+            return "camera view" if rule in old_view else None
+        cover: Dict[str, float] = {}
+        for a, b, why in entry["spans"]:
+            a, b = float(a) - pad, float(b) + pad
+            if e <= s:  # an instant (a still's label)
+                if a <= s <= b:
+                    return str(why)
+                continue
+            cover[why] = cover.get(why, 0.0) + max(0.0, min(b, e) - max(a, s))
+        if cover and sum(cover.values()) >= NOT_JUDGED_SHARE * (e - s):
+            return max(cover, key=cover.get)
+        return None
+
+    def excused(rule, s: float, e: float) -> Optional[str]:
+        whys = [one(r, s, e) for r in (rule if isinstance(rule, tuple) else (rule,)) if r in judged]
+        return whys[0] if whys and all(whys) else None
+
+    return excused
 
 
 def find_runs(runs_dir: str | Path) -> Dict[Path, Path]:
@@ -217,11 +266,11 @@ def evaluate(labels_path: str | Path, runs_dir: str | Path, tolerance_s: float =
         rules = meta["rules"]["enabled"]
         enabled |= set(rules)
         events = read_events(run / "events.jsonl") if (run / "events.jsonl").exists() else []
-        score_clip(clip, events, rules, tolerance_s, per_rule, errors=errors,
-                   wrong_view=not_judged_for_view(meta))
+        excused = not_judged_during(meta)
+        score_clip(clip, events, rules, tolerance_s, per_rule, errors=errors, excused=excused)
         for name, members in FAMILIES.items():
             fam_scores: Dict[str, Score] = {}
-            score_clip(clip, events, rules, tolerance_s, fam_scores, pooled=members)
+            score_clip(clip, events, rules, tolerance_s, fam_scores, pooled=members, excused=excused)
             if members[0] in fam_scores:
                 s = families.setdefault(name, Score())
                 f = fam_scores[members[0]]

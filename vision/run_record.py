@@ -56,13 +56,18 @@ def judged(engine: Optional[Engine], rules: RuleSet, total_s: float) -> Dict[str
     judged from), ``not_seen`` (its evidence was not seen: the subject out of
     frame, or the points it needs missing). Whole-movement detectors run on
     every frame and say nothing where the hands were not seen.
+
+    ``spans``: when, as ``[start_s, end_s, reason]`` runs of analysed frames (both ends inclusive), so
+    ``evaluate`` excuses a miss only where the rule could not be judged during the labelled interval.
     """
     total = max(0.0, float(total_s))
     out: Dict[str, Dict] = {}
+    spans = engine.not_judged_spans() if engine is not None else {}
     for r in rules.enabled:
         if engine is None:
             out[r.id] = {"judged_s": 0.0, "not_judged_s": round(total, 3),
-                         "reasons": {"not_seen": round(total, 3)} if total else {}}
+                         "reasons": {"not_seen": round(total, 3)} if total else {},
+                         "spans": [[0.0, round(total, 4), "not_seen"]]}
             continue
         done, wrong = engine.judged_s[r.id], engine.wrong_view_s[r.id]
         reasons = {}
@@ -72,9 +77,9 @@ def judged(engine: Optional[Engine], rules: RuleSet, total_s: float) -> Dict[str
         if unseen > 1e-3:
             reasons["not_seen"] = round(unseen, 3)
         out[r.id] = {"judged_s": round(done, 3), "not_judged_s": round(max(0.0, total - done), 3),
-                     "reasons": reasons}
+                     "reasons": reasons, "spans": spans.get(r.id, [])}
     for det_id in rules.detectors:
-        out[det_id] = {"judged_s": round(total, 3), "not_judged_s": 0.0, "reasons": {}}
+        out[det_id] = {"judged_s": round(total, 3), "not_judged_s": 0.0, "reasons": {}, "spans": []}
     return out
 
 
@@ -99,7 +104,8 @@ def pose_only_judged(engine: Optional[Engine], rules: RuleSet, total_s: float) -
     out = judged(engine, rules, total_s)
     total = round(max(0.0, float(total_s)), 3)
     for rid in face_hand_rules(rules):
-        out[rid] = {"judged_s": 0.0, "not_judged_s": total, "reasons": {POSE_ONLY: total} if total else {}}
+        out[rid] = {"judged_s": 0.0, "not_judged_s": total, "reasons": {POSE_ONLY: total} if total else {},
+                    "spans": [[0.0, total, POSE_ONLY]]}
     return out
 
 

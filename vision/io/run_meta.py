@@ -69,6 +69,8 @@ class Judged(TypedDict):
     judged_s: float
     not_judged_s: float
     reasons: Dict[str, float]  # reason -> seconds
+    # optional: [[start_s, end_s, reason], ...] runs of analysed frames not judged (ends inclusive)
+    spans: List[list]
 
 
 class RunMeta(TypedDict, total=False):
@@ -197,6 +199,13 @@ def check_run_json(doc: Dict) -> RunMeta:
     for key, t in OPTIONAL_KEYS.items():
         if key in doc:
             _check(key, doc[key], t)
+    for rule, j in doc["judged"].items():
+        for i, span in enumerate(j.get("spans", [])):  # optional (runs before it have none)
+            if not (isinstance(span, list) and len(span) == 3 and all(isinstance(x, NUM) and not isinstance(x, bool)
+                                                                      for x in span[:2])
+                    and isinstance(span[2], str) and span[0] <= span[1]):
+                raise RunMetaError(f"run.json: judged.{rule}.spans[{i}]: expected [start_s, end_s, reason] with "
+                                   f"start_s <= end_s, got {span!r:.80}")
     if doc["schema_version"] != SCHEMA_VERSION:
         raise RunMetaError(f"run.json: schema_version: expected {SCHEMA_VERSION}, got {doc['schema_version']}")
     if doc["status"] not in STATUSES:

@@ -2,7 +2,9 @@
 
 :class:`PersonAnalyzer` works frame by frame (a video being decoded, a live
 camera); :func:`analyze_track` runs the same stages over a whole cached
-track at once. Both give the same events on the same landmarks: instantaneous
+track at once. Both smooth the landmarks first with the same causal filter (rules.yaml
+``smoothing:``, :mod:`vision.features.smoothing`), one per person, and give
+the same events on the same landmarks: instantaneous
 features are row-wise, temporal ones look only at the past
 (:data:`vision.features.table.MAX_WINDOW_S`), and the baseline is taken from the
 same calibration window.
@@ -27,6 +29,7 @@ from vision.features.table import (MAX_WINDOW_S, FeatureTable, compute_features,
                              temporal_features)
 from vision.judge.gesture_registry import PAIR_COLUMNS, check_detectors, detect_hand_events, make_detectors
 from vision.features.hands import hand_features
+from vision.features.smoothing import LandmarkSmoother, smooth_person, smooth_track
 from vision.detect.landmarks import FrameLandmarks, LandmarkTrack, PersonLandmarks
 from vision.judge.rules import RuleSet
 
@@ -89,10 +92,14 @@ class PersonAnalyzer:
         self._inst: Dict[str, List[float]] = {}
         self._pending: List[FeatureTable] = []
         self._t_first: Optional[float] = None
+        # one landmark filter per person judged here (rules.yaml ``smoothing:``), fed every frame in time order
+        self._smoothers = {pid: LandmarkSmoother(rules.smoothing) for pid in (person_id, customer_id)
+                           if pid is not None}
 
     def _one_frame(self, frame: FrameLandmarks, person_id: int) -> LandmarkTrack:
-        """One person's landmarks in this frame as a one-row track (NaN if absent)."""
+        """One person's landmarks in this frame, smoothed, as a one-row track (NaN if absent)."""
         person = next((p for p in frame.people if p.person_id == person_id), None) or PersonLandmarks(person_id)
+        person = smooth_person(self._smoothers[person_id], person, frame.timestamp_s)
         return LandmarkTrack.from_frames([FrameLandmarks(frame.frame_index, frame.timestamp_s, [person])],
                                          person_id, self.image_wh)
 
@@ -169,6 +176,7 @@ def analyze_track(track: LandmarkTrack, rules: RuleSet, still: bool = False,
     ``customer_track``: the customer's landmarks, row by row with ``track`` (NaN where not seen), or None.
     """
     check_detectors(rules)
+    track, customer_track = smooth_track(track, rules.smoothing), smooth_track(customer_track, rules.smoothing)
     table = compute_features(track, customer_side, customer=customer_track)
     window = absolute_window(calibration_window_s or rules.calibration_window_s, calibration_window_s is None,
                              first_seen_s(table))

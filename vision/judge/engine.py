@@ -27,6 +27,9 @@ from vision.features.table import REGIONS, ColumnRow, FeatureTable
 from vision.judge.rules import Rule, RuleSet
 
 
+#: Why a rule was not judged on a frame (run.json ``judged[rule].reasons`` and ``spans``).
+CAMERA_VIEW, NOT_SEEN = "camera_view", "not_seen"
+
 #: Slack when comparing durations and gaps: timestamps are floats (0.1 * 3 != 0.3).
 EPS_S = 1e-6
 
@@ -129,6 +132,9 @@ class Engine:
         self.active_s = {r.id: 0.0 for r in self.rules}
         self.wrong_view_s = {r.id: 0.0 for r in self.rules}
         self.wrong_view_frames = {r.id: 0 for r in self.rules}
+        #: per rule, closed runs of not-judged frames [start_s, end_s (last frame, inclusive), reason]
+        self.spans: Dict[str, List[list]] = {r.id: [] for r in self.rules}
+        self._run: Dict[str, Optional[list]] = {r.id: None for r in self.rules}  # the run going on
         self._last_t: Optional[float] = None
         self._dt = 0.0
 
@@ -156,12 +162,17 @@ class Engine:
             row = ColumnRow(table.values, i)
             for k, tracker in enumerate(self.trackers):
                 enter, stay = masks[k][0][i], masks[k][1][i]
+                reason = None
                 if not views[k][i]:
+                    reason = CAMERA_VIEW if person[i] else NOT_SEEN
                     if person[i]:
                         self.wrong_view_s[tracker.rule.id] += self._dt
                         self.wrong_view_frames[tracker.rule.id] += 1
                 elif seen[k][i]:
                     self.judged_s[tracker.rule.id] += self._dt
+                else:
+                    reason = NOT_SEEN
+                self._span(tracker.rule.id, t, reason)
                 if tracker.open is None and not enter:
                     continue  # the common case: nothing to do
                 if tracker.open is not None and (stay if not tracker.open.in_gap else enter):
@@ -170,6 +181,23 @@ class Engine:
                 if ev is not None:
                     out.append(ev)
         return out
+
+    def _span(self, rule_id: str, t: float, reason: Optional[str]) -> None:
+        """Extend or close the rule's run of not-judged frames (``reason`` None: judged at ``t``)."""
+        run = self._run[rule_id]
+        if run is not None and run[2] == reason:
+            run[1] = t
+            return
+        if run is not None:
+            self.spans[rule_id].append(run)
+        self._run[rule_id] = None if reason is None else [t, t, reason]
+
+    def not_judged_spans(self) -> Dict[str, List[list]]:
+        """Per rule, the runs of analysed frames it was not judged on so far: ``[start_s, end_s, reason]``
+        (both ends inclusive: the first and last such frame; reasons ``camera_view``, ``not_seen``)."""
+        return {rid: [[round(a, 4), round(b, 4), why] for a, b, why in spans + ([self._run[rid]] if self._run[rid]
+                                                                               else [])]
+                for rid, spans in self.spans.items()}
 
     def finish(self) -> List[Event]:
         out = [ev for tr in self.trackers if (ev := tr.finish()) is not None]

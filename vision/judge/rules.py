@@ -21,6 +21,7 @@ from typing import Dict, List, Optional, Tuple, Union
 import numpy as np
 import yaml
 
+from vision.features.smoothing import SmoothingConfig
 from vision.judge.catalogue import (KINDS, SEVERITIES, DetectorEntry, Entry, RulesError, Ctx,  # noqa: F401 (re-exported)
                                     parse_detectors, parse_head)
 
@@ -123,6 +124,8 @@ class RuleSet:
     detector_entries: List[DetectorEntry] = field(default_factory=list)
     #: the ``appearance:`` section (settings shared by the look.* checks), checked by ``appearance.py``
     appearance: Dict[str, object] = field(default_factory=dict)
+    #: the ``smoothing:`` section (One Euro filter on the landmarks), see ``vision.features.smoothing``
+    smoothing: SmoothingConfig = field(default_factory=SmoothingConfig)
 
     @property
     def enabled(self) -> List[Rule]:
@@ -155,7 +158,7 @@ def _comparisons(node) -> List[Comparison]:
 
 
 # --- loading ----------------------------------------------------------------
-TOP_KEYS = {"version", "calibration", "defaults", "rules", "detectors", "appearance"}
+TOP_KEYS = {"version", "calibration", "defaults", "rules", "detectors", "appearance", "smoothing"}
 CAL_KEYS = {"window_s", "clamp"}
 DEFAULT_KEYS = {"min_duration_s", "merge_gap_s", "severity"}
 RULE_KEYS = {"id", "kind", "clause", "severity", "message", "all", "any", "min_duration_s",
@@ -286,8 +289,12 @@ def parse_rules(text: str, path: str = "rules.yaml") -> RuleSet:
     appearance = doc.get("appearance") or {}
     if not isinstance(appearance, dict):
         ctx.fail("appearance", f"expected a mapping, got {type(appearance).__name__}")
+    try:
+        smoothing = SmoothingConfig.from_yaml(doc.get("smoothing"))
+    except ValueError as exc:
+        raise RulesError(f"{path}: {exc}") from None
     sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return RuleSet(rules, (w0, w1), clamp, sha, path, detectors, appearance)
+    return RuleSet(rules, (w0, w1), clamp, sha, path, detectors, appearance, smoothing)
 
 
 def load_rules(path: str | Path) -> RuleSet:
