@@ -17,7 +17,7 @@ import numpy as np
 from vision import __version__
 from vision.detect.landmarks import LandmarkTrack
 from vision.features.face import FACE_FEATURES
-from vision.features.skeleton import pose_points
+from vision.features.skeleton import pose_points, seen_track
 from vision.features.touch import TOUCH_FEATURES, face_region_points, hand_points
 from vision.io.events import SCHEMA_VERSION as EVENT_SCHEMA, Event
 from vision.io.frames import SourceInfo
@@ -33,6 +33,7 @@ def subject_pixels(track: LandmarkTrack) -> Dict[str, np.ndarray]:
     (``px_pose``), each face region (``px_region_<name>``) and each hand's points (``px_touch_left``,
     ``px_touch_right``), from the face/hand models or the pose fallback, exactly as the features measured them."""
     h = float(track.image_wh[1])  # square coordinates are in image heights
+    track = seen_track(track)
     pose = pose_points(track)
     out = {"px_pose": pose * h}
     for name, pts in face_region_points(track, pose).items():
