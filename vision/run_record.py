@@ -55,7 +55,9 @@ def judged(engine: Optional[Engine], rules: RuleSet, total_s: float) -> Dict[str
 
     Reasons: ``camera_view`` (the subject was seen from a view the rule is not
     judged from), ``not_seen`` (its evidence was not seen: the subject out of
-    frame, or the points it needs missing). Whole-movement detectors run on
+    frame, or the points it needs missing), ``posture_unknown`` (a sitting or
+    standing rule while the person was seen but whether they sat or stood was
+    not: legs out of view, no ``--posture``). Whole-movement detectors run on
     every frame and say nothing where the hands were not seen.
     """
     total = max(0.0, float(total_s))
@@ -69,7 +71,10 @@ def judged(engine: Optional[Engine], rules: RuleSet, total_s: float) -> Dict[str
         reasons = {}
         if engine.wrong_view_frames[r.id]:
             reasons["camera_view"] = round(wrong, 3)
-        unseen = total - done - wrong
+        posture = engine.posture_unknown_s[r.id]
+        if posture > 1e-3:
+            reasons["posture_unknown"] = round(posture, 3)
+        unseen = total - done - wrong - posture
         if unseen > 1e-3:
             reasons["not_seen"] = round(unseen, 3)
         out[r.id] = {"judged_s": round(done, 3), "not_judged_s": round(max(0.0, total - done), 3),

@@ -129,6 +129,9 @@ class Engine:
         self.active_s = {r.id: 0.0 for r in self.rules}
         self.wrong_view_s = {r.id: 0.0 for r in self.rules}
         self.wrong_view_frames = {r.id: 0 for r in self.rules}
+        #: seconds a rule gated on the posture (reads ``standing``) was not judged because it was unknown
+        self.posture_unknown_s = {r.id: 0.0 for r in self.rules}
+        self._posture_gated = ["standing" in r.condition.features() for r in self.rules]
         self._last_t: Optional[float] = None
         self._dt = 0.0
 
@@ -145,6 +148,8 @@ class Engine:
         views = [v.tolist() for v in views]
         scale = table.values.get("body_scale")
         person = (~np.isnan(scale)).tolist() if scale is not None else [True] * n
+        standing = table.values.get("standing")
+        unknown = np.isnan(standing).tolist() if standing is not None else [False] * n
         times = table.timestamp_s.tolist()
         frames = table.frame_index.tolist()
         out: List[Event] = []
@@ -162,6 +167,8 @@ class Engine:
                         self.wrong_view_frames[tracker.rule.id] += 1
                 elif seen[k][i]:
                     self.judged_s[tracker.rule.id] += self._dt
+                elif self._posture_gated[k] and unknown[i] and person[i]:
+                    self.posture_unknown_s[tracker.rule.id] += self._dt
                 if tracker.open is None and not enter:
                     continue  # the common case: nothing to do
                 if tracker.open is not None and (stay if not tracker.open.in_gap else enter):
