@@ -58,3 +58,64 @@ def test_a_face_mesh_with_its_mouth_outside_the_picture_is_dropped_whole_and_a_c
     assert np.isnan(gated.face_xyz[0]).all() and not np.isnan(gated.face_xyz[1]).any()
     table = compute_features(track)
     assert np.isnan(table["mouth_open"][0]) and not np.isnan(table["mouth_open"][1])
+
+
+# --- sitting, standing or not judged (failure class 5) ---------------------------------------------------------
+
+def waist_up(**kw):
+    """Hips in the picture, knees and feet not (a desk, a table or the bottom edge hides them)."""
+    from dataclasses import replace
+
+    person = make_person(**kw)
+    vis = person.pose_visibility.copy()
+    vis[25:] = 0.05
+    return replace(person, pose_visibility=vis)
+
+
+def _posture_run(specs, posture="auto"):
+    rules = load_rules(REPO / "rules.yaml")
+    specs = [waist_up(**s) if isinstance(s, dict) and s.pop("waist_up", False) else s for s in map(dict, specs)]
+    events, engine, _ = analyze_track(make_track(specs), rules, posture=posture)
+    from vision.run_record import judged
+    return {e.rule for e in events}, judged(engine, rules, (len(specs) - 1) / 10.0)
+
+
+def test_head_and_shoulders_with_the_head_sunk_gives_no_slouch_and_says_posture_unknown():
+    """Head and shoulders only (a person at a wall or on camera): sitting or standing cannot be told, so no slouch
+    and no sitting-upright share; run.json's judged names posture_unknown as the reason."""
+    specs = [dict(hips_visible=False)] * 30 + [dict(hips_visible=False, trunk_pitch_deg=35.0)] * 40
+    rules, judged = _posture_run(specs)
+    assert not {r for r in rules if r.startswith(("sit.", "stand."))}
+    for rid in ("sit.slouch", "sit.upright", "stand.upright"):
+        assert judged[rid]["judged_s"] == 0.0
+        assert judged[rid]["reasons"].get("posture_unknown", 0.0) > 6.0
+
+
+def test_posture_sitting_judges_the_same_waist_up_footage_with_the_sitting_rules():
+    """--posture sitting: the waist-up person who slouches after calibration gets sit.slouch."""
+    specs = [dict(waist_up=True)] * 30 + [dict(waist_up=True, trunk_pitch_deg=35.0)] * 40
+    rules, judged = _posture_run(specs, posture="sitting")
+    assert "sit.slouch" in rules and "posture_unknown" not in judged["sit.slouch"]["reasons"]
+
+
+def test_posture_standing_judges_standing_rules_on_waist_up_footage_and_silences_sitting_ones():
+    """--posture standing on waist-up footage: stand.upright is judged (and holds for an upright person),
+    no sitting rule is."""
+    rules, judged = _posture_run([dict(waist_up=True)] * 40, posture="standing")
+    assert "stand.upright" in rules
+    assert judged["stand.upright"]["judged_s"] > 3.0
+    assert not {r for r in rules if r.startswith("sit.")}
+
+
+def test_seated_at_a_table_with_the_legs_hidden_is_never_called_standing():
+    """Thighs invented straight under a table but shanks unseen: not standing (the whole leg must be seen)."""
+    from dataclasses import replace
+
+    person = make_person()
+    pose, vis = person.pose_xyz.copy(), person.pose_visibility.copy()
+    pose[[25, 26], 0] = pose[[23, 24], 0]
+    pose[[25, 26], 1] = pose[[23, 24], 1] + 0.25  # knees straight below the hips, as if standing
+    vis[27:] = 0.05  # ankles and feet hidden by the table
+    table = compute_features(make_track([replace(person, pose_xyz=pose, pose_visibility=vis)] * 5))
+    assert not (table["standing_now"] == 1.0).any()
+    assert not (table["standing"] == 1.0).any()
