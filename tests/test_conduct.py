@@ -70,12 +70,15 @@ def test_no_legs_no_posture_decision_and_the_last_one_holds_for_five_seconds():
     assert np.isnan(f["standing"][2 + 60])  # 6 s later
 
 
-def test_sit_rules_apply_when_legs_are_unseen_but_not_when_standing():
-    """The repo's sit.upright holds for a seated or unseen-legs person, never for a standing one."""
+def test_sit_rules_apply_when_sitting_not_when_standing_and_not_when_the_posture_is_unknown():
+    """The repo's sit.upright holds for a seated person (or one the user says sits), never for a standing
+    one, and is not judged for a person whose legs are unseen (unknown posture)."""
     rules = load_rules("rules.yaml")
-    for people, expect in (([make_person()] * 40, True), ([make_person(hips_visible=False)] * 40, True),
-                           ([standing_person()] * 40, False)):
-        events, _, _ = analyze_track(track_of(people), rules)
+    for people, posture, expect in (([make_person()] * 40, "auto", True),
+                                    ([make_person(hips_visible=False)] * 40, "auto", False),
+                                    ([make_person(hips_visible=False)] * 40, "sitting", True),
+                                    ([standing_person()] * 40, "auto", False)):
+        events, _, _ = analyze_track(track_of(people), rules, posture=posture)
         assert ("sit.upright" in {e.rule for e in events}) is expect
 
 

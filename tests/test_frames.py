@@ -145,7 +145,7 @@ class PersonEveryFrame:
     model_names = {"stub": "builders.make_person"}
 
     def __init__(self, still_images=False):
-        self.person = make_person(hand_at="ear", image_wh=WH)
+        self.person = make_person(hand_at="ear", image_wh=WH, hip_px=(32, 40), px_per_m=40.0)  # in the picture
 
     def __enter__(self):
         return self
@@ -234,7 +234,8 @@ def test_a_live_camera_run_tracks_and_reports_events_as_they_close(monkeypatch, 
 
     monkeypatch.setattr(frames_mod.cv2, "VideoCapture", lambda d: SlowCamera(d, frames=50))
     modes, seen = [], []
-    touching, resting = make_person(hand_at="ear", image_wh=WH), make_person(hand_at="lap", image_wh=WH)
+    fit = dict(image_wh=WH, hip_px=(32, 40), px_per_m=40.0)  # the whole person in the 64x48 picture
+    touching, resting = make_person(hand_at="ear", **fit), make_person(hand_at="lap", **fit)
 
     class TouchThenRest(PersonEveryFrame):
         def __init__(self, still_images=False):

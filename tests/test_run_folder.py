@@ -103,7 +103,7 @@ class TouchEveryFrame:
     model_names = {"stub": "builders.make_person"}
 
     def __init__(self, still_images=False):
-        self.person = make_person(hand_at="ear", image_wh=(syn.W, syn.H))
+        self.person = make_person(hand_at="ear", image_wh=(syn.W, syn.H), hip_px=(96, 120), px_per_m=120.0)  # in the picture
 
     def __enter__(self):
         return self

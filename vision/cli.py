@@ -109,6 +109,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="save this run's baseline as the trainee's profile, for later sessions")
     a.add_argument("--mirrored", action="store_true",
                    help="the video is mirrored (selfie view): which hand is the person's right follows that")
+    a.add_argument("--posture", choices=["auto", "sitting", "standing"], default=None,
+                   help="whether the person sits or stands: 'auto' (default: the legs decide; where they do not, "
+                        "no sitting or standing rule is judged, run.json says posture_unknown), or 'sitting' / "
+                        "'standing' for footage where the legs are out of view")
     a.add_argument("--fringe-rule", choices=["brows", "forehead"], default="brows",
                    help="experimental look.fringe: 'brows' (前发不过眉, default) or 'forehead' (men: 前发不附额)")
     a.add_argument("--no-appearance", action="store_true", help="skip the experimental appearance checks (clause 1.2)")
@@ -165,7 +169,8 @@ def cmd_analyze(args) -> int:
     if args.from_landmarks:
         side = args.customer_side
         options = None if side is None and baseline is None and args.calibrate is None and not args.mirrored \
-            else PersonOptions(args.calibrate, baseline, side, args.mirrored)
+            and args.posture is None else PersonOptions(args.calibrate, baseline, side, args.mirrored,
+                                                        args.posture or "auto")
         if args.subject in SUBJECT_WORDS and args.subject != "auto":
             raise InputProblem(f"--from-landmarks: --subject takes a person id from {args.from_landmarks}/run.json's "
                                f"people, got {args.subject!r}")
@@ -186,7 +191,7 @@ def cmd_analyze(args) -> int:
     live = args.input.startswith("camera:")
     fps = None if args.fps == 0 else args.fps
     # no --customer-side: the camera for one person; toward the tracked customer when there is one
-    options = PersonOptions(args.calibrate, baseline, args.customer_side, args.mirrored)
+    options = PersonOptions(args.calibrate, baseline, args.customer_side, args.mirrored, args.posture or "auto")
     res = analyze(args.input, args.out, rules, sample_fps=fps, start_s=args.start, end_s=args.end,
                   progress=not args.quiet and args.stderr_tty, options=options,
                   appearance=None if args.no_appearance else args.fringe_rule,

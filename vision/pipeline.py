@@ -278,7 +278,7 @@ def _source_name(input_path: str, info: SourceInfo) -> str:
 
 def _options_meta(options: PersonOptions) -> Dict:
     return {"customer_side": options.customer_side, "calibration_window_s": options.calibration_window_s,
-            "profile": options.baseline is not None, "mirrored": options.mirrored}
+            "profile": options.baseline is not None, "mirrored": options.mirrored, "posture": options.posture}
 
 
 def _previous_run(run_dir: str) -> Dict:
@@ -335,7 +335,7 @@ def reanalyze(run_dir: str, rules: RuleSet, out_dir: Optional[str] = None,
     if options is None:  # judge as the original run did
         was = prev.get("options", {})
         options = PersonOptions(customer_side=was.get("customer_side"),
-                                mirrored=bool(was.get("mirrored", False)))
+                                mirrored=bool(was.get("mirrored", False)), posture=was.get("posture", "auto"))
     still = bool(meta.get("still"))
     total_s = float(track.timestamp_s[-1] - track.timestamp_s[0]) if len(track) else 0.0
     had = meta.get(FACE_HANDS)  # None: a single-person run's cache, its one person had them

@@ -17,7 +17,7 @@ import numpy as np
 from vision import __version__
 from vision.detect.landmarks import LandmarkTrack
 from vision.features.face import FACE_FEATURES
-from vision.features.skeleton import pose_points
+from vision.features.skeleton import pose_points, seen_track
 from vision.features.touch import TOUCH_FEATURES, face_region_points, hand_points
 from vision.io.events import SCHEMA_VERSION as EVENT_SCHEMA, Event
 from vision.io.frames import SourceInfo
@@ -33,6 +33,7 @@ def subject_pixels(track: LandmarkTrack) -> Dict[str, np.ndarray]:
     (``px_pose``), each face region (``px_region_<name>``) and each hand's points (``px_touch_left``,
     ``px_touch_right``), from the face/hand models or the pose fallback, exactly as the features measured them."""
     h = float(track.image_wh[1])  # square coordinates are in image heights
+    track = seen_track(track)
     pose = pose_points(track)
     out = {"px_pose": pose * h}
     for name, pts in face_region_points(track, pose).items():
@@ -54,7 +55,9 @@ def judged(engine: Optional[Engine], rules: RuleSet, total_s: float) -> Dict[str
 
     Reasons: ``camera_view`` (the subject was seen from a view the rule is not
     judged from), ``not_seen`` (its evidence was not seen: the subject out of
-    frame, or the points it needs missing). Whole-movement detectors run on
+    frame, or the points it needs missing), ``posture_unknown`` (a sitting or
+    standing rule while the person was seen but whether they sat or stood was
+    not: legs out of view, no ``--posture``). Whole-movement detectors run on
     every frame and say nothing where the hands were not seen.
 
     ``spans``: when, as ``[start_s, end_s, reason]`` runs of analysed frames (both ends inclusive), so
@@ -73,7 +76,10 @@ def judged(engine: Optional[Engine], rules: RuleSet, total_s: float) -> Dict[str
         reasons = {}
         if engine.wrong_view_frames[r.id]:
             reasons["camera_view"] = round(wrong, 3)
-        unseen = total - done - wrong
+        posture = engine.posture_unknown_s[r.id]
+        if posture > 1e-3:
+            reasons["posture_unknown"] = round(posture, 3)
+        unseen = total - done - wrong - posture
         if unseen > 1e-3:
             reasons["not_seen"] = round(unseen, 3)
         out[r.id] = {"judged_s": round(done, 3), "not_judged_s": round(max(0.0, total - done), 3),

@@ -34,7 +34,8 @@ BODY_FEATURES: Dict[str, tuple] = {  # one (unit, description) line a feature, t
     "thigh_incline_deg": ("deg", "hip -> knee from vertical in the image (about 90 seated in a side view)"),
     "thigh_ratio": ("torso lengths", "hip-to-knee length in the image over shoulder-to-hip length (short when a seated thigh points at the camera)"),
     "knee_angle_deg": ("deg", "hip-knee-ankle angle (180 straight)"),
-    "standing_now": ("0/1", "the legs in this frame say: 1 standing, 0 sitting, NaN when they do not say"),
+    "standing_now": ("0/1", "the legs in this frame say: 1 standing (hip, knee and ankle seen, straight), 0 sitting, "
+                     "NaN when they do not say"),
     "hip_x": ("image heights", "hip centre across the image, from the left edge (for sway)"),
     "hip_y": ("image heights", "hip centre down the image, from the top edge (for sitting down)"),
     "feet_apart": ("hip widths", "ankle to ankle over hip to hip, front and three-quarter views"),
@@ -103,7 +104,9 @@ def legs_and_arms(pose: np.ndarray, scale: np.ndarray, profile: np.ndarray) -> D
     knee = g.row_nanmedian(np.stack(knee_ang, 1))
     with np.errstate(invalid="ignore"):
         sitting = (incline > 50) | (ratio < 0.4) | (knee < 120)
-        standing = (incline < 25) & (ratio > 0.5) & ~(knee < 150)
+        # Standing needs the whole leg seen, hip to ankle, straight: a thigh alone can be one the pose model
+        # invented under a table (a seated woman at a restaurant table was called standing on her thighs).
+        standing = (incline < 25) & (ratio > 0.5) & (knee >= 150)
     decision = np.where(standing, 1.0, np.where(sitting, 0.0, np.nan))
     front = profile < 0.5
     hip_w = g.dist(pose[:, L_HIP], pose[:, R_HIP])

@@ -28,7 +28,7 @@ from vision.features.motion import MOTION_FEATURES, motion_features
 from vision.features.pair import PAIR_FEATURES, PAIR_TEMPORAL_FEATURES, pair_features, pair_temporal
 from vision.features.touch import REGIONS, TOUCH_FEATURES, touch_features  # noqa: F401  (REGIONS re-exported)
 from vision.detect.landmarks import LandmarkTrack
-from vision.features.skeleton import body_scale, pose_points
+from vision.features.skeleton import body_scale, pose_points, seen_track
 
 #: The longest trailing window of any temporal feature (s).
 MAX_WINDOW_S = 10.0
@@ -148,6 +148,7 @@ def instant_features(track: LandmarkTrack, customer_side: Optional[str] = None,
     # NaN in, NaN out: numpy's warnings about it would only clutter the terminal.
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
+        track = seen_track(track)  # a face not in the picture is not seen
         pose = pose_points(track)
         scale = body_scale(track, pose)
         values: Dict[str, np.ndarray] = {"body_scale": scale}

@@ -44,16 +44,39 @@ class PersonOptions:
     ``customer_side``: where the customer is, seen from the camera (camera,
     left, right), if the user said so; None: the camera unless a customer is
     tracked (see :func:`vision.features.table.instant_features`).
+    ``posture``: ``auto`` (the legs decide: sitting, standing, or unknown and
+    then no sitting or standing rule is judged), or ``sitting`` / ``standing``
+    said by the user for footage where the legs are out of view.
     """
 
     calibration_window_s: Optional[Tuple[float, float]] = None
     baseline: Optional[Dict[str, float]] = None
     customer_side: Optional[str] = None
     mirrored: bool = False  # a mirrored (selfie) video: the person's right hand is on the image's right
+    posture: str = "auto"
 
     def kwargs(self) -> Dict:
         return {"calibration_window_s": self.calibration_window_s, "baseline": self.baseline,
-                "customer_side": self.customer_side, "mirrored": self.mirrored}
+                "customer_side": self.customer_side, "mirrored": self.mirrored, "posture": self.posture}
+
+
+#: ``--posture`` -> the value of the ``standing`` feature it imposes (None: the legs decide).
+POSTURES = {"auto": None, "sitting": 0.0, "standing": 1.0}
+
+
+def _check_posture(posture: str) -> str:
+    if posture not in POSTURES:
+        raise ValueError(f"posture must be one of {', '.join(POSTURES)}, got {posture!r}")
+    return posture
+
+
+def _impose_posture(table: FeatureTable, posture: str) -> FeatureTable:
+    """``standing`` set to the posture the user gave, on rows where the person is seen (``auto``: unchanged)."""
+    value = POSTURES[_check_posture(posture)]
+    if value is not None:
+        seen = ~np.isnan(table.values["body_scale"])
+        table.values["standing"] = np.where(seen, value, np.nan)
+    return table
 
 
 def _concat(tables: List[FeatureTable]) -> FeatureTable:
@@ -74,8 +97,9 @@ class PersonAnalyzer:
     def __init__(self, rules: RuleSet, person_id: int, image_wh: Tuple[int, int], still: bool = False,
                  baseline: Optional[Dict[str, float]] = None,
                  calibration_window_s: Optional[Tuple[float, float]] = None, customer_side: Optional[str] = None,
-                 mirrored: bool = False, customer_id: Optional[int] = None):
+                 mirrored: bool = False, customer_id: Optional[int] = None, posture: str = "auto"):
         check_detectors(rules)
+        self.posture = _check_posture(posture)
         self.rules = rules
         self.customer_side = customer_side
         self.customer_id = customer_id
@@ -127,7 +151,8 @@ class PersonAnalyzer:
         buf = {k: np.asarray(v) for k, v in self._inst.items()}
         values = {k: v[-1:] for k, v in buf.items()}
         values.update(temporal_features(buf, t, from_index=len(t) - 1))
-        return FeatureTable(np.array([frame.timestamp_s]), np.array([frame.frame_index]), values)
+        return _impose_posture(FeatureTable(np.array([frame.timestamp_s]), np.array([frame.frame_index]), values),
+                               self.posture)
 
     def _calibrated(self, t: float) -> bool:
         if self.anchored and self._first_seen is None:
@@ -170,14 +195,14 @@ class PersonAnalyzer:
 def analyze_track(track: LandmarkTrack, rules: RuleSet, still: bool = False,
                   baseline: Optional[Dict[str, float]] = None,
                   calibration_window_s: Optional[Tuple[float, float]] = None, customer_side: Optional[str] = None,
-                  mirrored: bool = False, customer_track: Optional[LandmarkTrack] = None):
+                  mirrored: bool = False, customer_track: Optional[LandmarkTrack] = None, posture: str = "auto"):
     """Offline: the whole track at once. Returns (events, engine, feature table).
 
     ``customer_track``: the customer's landmarks, row by row with ``track`` (NaN where not seen), or None.
     """
     check_detectors(rules)
     track, customer_track = smooth_track(track, rules.smoothing), smooth_track(customer_track, rules.smoothing)
-    table = compute_features(track, customer_side, customer=customer_track)
+    table = _impose_posture(compute_features(track, customer_side, customer=customer_track), posture)
     window = absolute_window(calibration_window_s or rules.calibration_window_s, calibration_window_s is None,
                              first_seen_s(table))
     if baseline is None:

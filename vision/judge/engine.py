@@ -28,7 +28,7 @@ from vision.judge.rules import Rule, RuleSet
 
 
 #: Why a rule was not judged on a frame (run.json ``judged[rule].reasons`` and ``spans``).
-CAMERA_VIEW, NOT_SEEN = "camera_view", "not_seen"
+CAMERA_VIEW, NOT_SEEN, POSTURE_UNKNOWN = "camera_view", "not_seen", "posture_unknown"
 
 #: Slack when comparing durations and gaps: timestamps are floats (0.1 * 3 != 0.3).
 EPS_S = 1e-6
@@ -135,6 +135,9 @@ class Engine:
         #: per rule, closed runs of not-judged frames [start_s, end_s (last frame, inclusive), reason]
         self.spans: Dict[str, List[list]] = {r.id: [] for r in self.rules}
         self._run: Dict[str, Optional[list]] = {r.id: None for r in self.rules}  # the run going on
+        #: seconds a rule gated on the posture (reads ``standing``) was not judged because it was unknown
+        self.posture_unknown_s = {r.id: 0.0 for r in self.rules}
+        self._posture_gated = ["standing" in r.condition.features() for r in self.rules]
         self._last_t: Optional[float] = None
         self._dt = 0.0
 
@@ -151,6 +154,8 @@ class Engine:
         views = [v.tolist() for v in views]
         scale = table.values.get("body_scale")
         person = (~np.isnan(scale)).tolist() if scale is not None else [True] * n
+        standing = table.values.get("standing")
+        unknown = np.isnan(standing).tolist() if standing is not None else [False] * n
         times = table.timestamp_s.tolist()
         frames = table.frame_index.tolist()
         out: List[Event] = []
@@ -170,6 +175,9 @@ class Engine:
                         self.wrong_view_frames[tracker.rule.id] += 1
                 elif seen[k][i]:
                     self.judged_s[tracker.rule.id] += self._dt
+                elif self._posture_gated[k] and unknown[i] and person[i]:
+                    self.posture_unknown_s[tracker.rule.id] += self._dt
+                    reason = POSTURE_UNKNOWN
                 else:
                     reason = NOT_SEEN
                 self._span(tracker.rule.id, t, reason)
