@@ -202,6 +202,9 @@ def load_tracks(run_dir: str | Path) -> Dict[int, LandmarkTrack]:
         arrays = {}
         for name, shape in PERSON_ARRAYS.items():
             arr = np.full((n,) + shape, np.nan, np.float32)
+            if not all(name in d for d in datas):  # a cache older than the array (object hits): not seen
+                arrays[name] = arr
+                continue
             arr[rows[mine]] = np.concatenate([d[name] for d in datas])[mine]
             arrays[name] = arr
         tracks[pid] = LandmarkTrack(pid, wh, times, index, **arrays)
