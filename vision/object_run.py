@@ -77,3 +77,39 @@ class ObjectPass:
         self.seconds += time.perf_counter() - t0
         self.calls += len(crops)
         person.objects = encode_hits(hits, crops, self.image_wh)
+
+
+def backfill(run_dir: str, models: Optional[str] = None, rate_hz: float = RATE_HZ) -> Dict:
+    """Add the object pass to a run made without it: the run's source decoded again at its analysed frames, the
+    detector on the cached subject's crops, the hits stored in its landmark cache (then ``--from-landmarks``)."""
+    from vision.io.cache import load_meta, load_tracks, store_person_array
+    from vision.io.frames import FrameSource
+    from vision.io.run_meta import read_run_json
+
+    meta, doc = load_meta(run_dir), read_run_json(run_dir)
+    sid = doc["subject"]["id"]
+    track = load_tracks(run_dir)[sid]
+    wh = tuple(meta["image_wh"])
+    row_of = {int(f): i for i, f in enumerate(track.frame_index)}
+    out = np.full((len(track),) + track.objects.shape[1:], np.nan, np.float32)
+    obj = ObjectPass.open(models, wh, bool(meta.get("still")))
+    if obj is None:
+        raise FileNotFoundError("no object detector file in the models folder")
+    obj.period = 1.0 / rate_hz
+    with obj, FrameSource(meta["source"], sample_fps=meta.get("sample_fps")) as src:
+        for frame in src:
+            i = row_of.get(frame.index)
+            if i is None:
+                continue
+            person = PersonLandmarks(sid, **{n: getattr(track, n)[i] for n in
+                                             ("pose_xyz", "pose_visibility", "pose_world_xyz", "face_xyz",
+                                              "left_hand_xyz", "right_hand_xyz")})
+            if np.isnan(person.pose_xyz[:, 0]).all():
+                continue
+            obj.offer(frame.image_bgr, float(track.timestamp_s[i]), person)
+            out[i] = person.objects
+    store_person_array(run_dir, sid, "objects", out)
+    doc.setdefault("models", {}).setdefault("files", {})["objects"] = obj.meta()
+    from vision.io.run_meta import write_run_json
+    write_run_json(run_dir, doc)
+    return {"frames": len(track), "calls": obj.calls, "seconds": round(obj.seconds, 3)}
