@@ -22,7 +22,7 @@ from vision.features.skeleton import MOUTH_L, MOUTH_R
 #: A hit counts from this detector score. The detector itself reports from 0.3; on the tune stills and clips
 #: the phones held in hand scored 0.35-0.9 while the false "cell phone" calls (a cup, a hand, a notebook)
 #: stayed below 0.5 (measured with scripts/measure_objects.py-style dumps of the run folders, see the report).
-MIN_SCORE = {"phone": 0.5, "mouth": 0.4}
+MIN_SCORE = {"phone": 0.6, "mouth": 0.4}
 #: An object is at the mouth when its box comes within this of the mouth centre (shoulder widths): a cup rim
 #: or a spoon touches the lips (gap 0) and the pose's mouth points jitter by about 0.05 SW (geometry).
 AT_MOUTH_GAP = 0.1
@@ -35,7 +35,7 @@ OBJECT_FEATURES: Dict[str, tuple] = {  # one (unit, description) line a feature,
                      "none; NaN: not run)"),
 }
 OBJECT_TEMPORAL_FEATURES: Dict[str, tuple] = {
-    "phone_vote_2s": ("share", "share of the object detector's runs in the trailing 2 s with phone_held >= 0.5 "
+    "phone_vote_2s": ("share", "share of the object detector's runs in the trailing 2 s with phone_held >= 0.6 "
                       "(NaN: it did not run)"),
     "mouth_object_vote_2s": ("share", "share of the runs in the trailing 2 s with mouth_object >= 0.4 (NaN: not run)"),
 }
