@@ -50,12 +50,19 @@ def test_a_weak_phone_hit_does_not_count():
     assert compute_features(_track([weak] * 5))["phone_vote_2s"][-1] == 0.0
 
 
-def test_a_phone_in_the_lap_is_phone_use(rules):
-    """Object branch: a phone held in the lap (no hand at the face) for 3 s is a phone event; the same pose
-    with the detector finding nothing is not."""
-    lap = make_person(hand_at="lap")
-    assert "gesture.phone" in _rules_fired(rules, object_runs([with_object(lap, "phone")] * 30))
-    assert "gesture.phone" not in _rules_fired(rules, object_runs([with_object(lap, None)] * 30))
+def test_a_phone_in_the_lap_is_phone_use_when_the_head_bows_to_it(rules):
+    """Object branch: a phone held in the lap with the head bowed to it for 3 s is a phone event; the same pose
+    with the detector finding nothing is not, and neither is a phone held at the lap while looking ahead."""
+    bowed, ahead = make_person(hand_at="lap", neck_flexion_deg=30), make_person(hand_at="lap")
+    assert "gesture.phone" in _rules_fired(rules, object_runs([with_object(bowed, "phone")] * 30))
+    assert "gesture.phone" not in _rules_fired(rules, object_runs([with_object(bowed, None)] * 30))
+    assert "gesture.phone" not in _rules_fired(rules, object_runs([with_object(ahead, "phone")] * 30))
+
+
+def test_a_phone_held_up_in_front_of_the_chest_is_phone_use(rules):
+    """A phone held up below the chin (where one looks at it), head level: a phone event."""
+    up = make_person(hand_at="chin", hand_dist=0.3)
+    assert "gesture.phone" in _rules_fired(rules, object_runs([with_object(up, "phone")] * 30))
 
 
 def test_a_phone_at_the_ear_is_a_call_not_a_face_touch(rules):
@@ -74,7 +81,7 @@ def test_a_hand_on_the_cheek_with_no_phone_is_a_face_touch_not_a_call(rules):
 
 def test_a_still_with_a_phone_in_hand_is_judged_on_its_one_run(rules):
     """A still: the detector runs on it, one run is the whole vote."""
-    lap = make_person(hand_at="lap")
+    lap = make_person(hand_at="lap", neck_flexion_deg=30)
     assert "gesture.phone" in _rules_fired(rules, [with_object(lap, "phone")], still=True)
     assert "gesture.phone" not in _rules_fired(rules, [with_object(lap, None)], still=True)
 
