@@ -426,4 +426,3 @@ def roleplay(i: int, fps: float = 10.0, smile_from_s: float = 2.0, slouch_from_s
         people.append(make_person(trunk_pitch_deg=30.0 if t >= slouch_from_s else 0.0, facing="left",
                                   hip_px=(470, 380), px_per_m=220, hand_at="lap"))
     return people
-
