@@ -160,10 +160,10 @@ def analyze(input_path: str, out_dir: str, rules: RuleSet, sample_fps: Optional[
         people_run.several(input_path, src, sample_fps, start_s, end_s, people_factory, run.probe)
     tracked: List[FrameLandmarks] = []
     objects = ObjectPass.open(models, (info.width, info.height), info.is_still) if real_models else None
+    object_file = {"objects": objects.meta()} if objects else {}  # run.json models.files.objects
     with src, detector_factory(still_images=still or several) as det, \
             EventWriter(out / "events.jsonl") as writer, objects or contextlib.nullcontext():
-        doc["models"] = record.models_meta(getattr(det, "model_names", {}),
-                                           {"objects": objects.meta()} if objects else None)
+        doc["models"] = record.models_meta(getattr(det, "model_names", {}), object_file)
         run.write(analyzer, rules)
         bar = _progress(_expected_frames(src) * (2 if several else 1) if _expected_frames(src) else None,
                         progress, Path(input_path).name)
@@ -173,8 +173,8 @@ def analyze(input_path: str, out_dir: str, rules: RuleSet, sample_fps: Optional[
                 with people_factory(still_images=still) as multi:
                     tracked, who = people_run.track_everyone(src, _Timed(multi, run), subject, customer,
                                                              lambda: bar.update(1))
-                    doc["models"] = record.models_meta(det.model_names, {"multipose": people_run.bundle_entry(multi),
-                                                                         **({"objects": objects.meta()} if objects else {})})
+                    doc["models"] = record.models_meta(det.model_names,
+                                                       {"multipose": people_run.bundle_entry(multi), **object_file})
                 sid = who["subject"]["id"]
                 run.roles = who
                 analyzer = PersonAnalyzer(rules, SUBJECT if sid is None else sid, (info.width, info.height),
