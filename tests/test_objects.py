@@ -147,3 +147,14 @@ def test_a_phone_call_and_a_phone_held_up_are_found_by_their_object(media_runs):
         assert phones and max(e.evidence.get("phone_vote_2s", 0) for e in phones) >= 0.5, name
     clicker = media_runs / "standing__ted_woman_hands_clasped_then_open_palm_gestures.mp4" / "events.jsonl"
     assert "gesture.phone" not in {e.rule for e in read_events(clicker)}
+
+
+@pytest.mark.real
+def test_no_phone_is_claimed_where_there_is_none_on_either_split(media_runs):
+    """Precision first (a coach forgives a miss sooner than a false accusation): on the tune and check splits,
+    every gesture.phone event overlaps a labelled phone episode."""
+    from vision.evaluate import evaluate
+
+    for split in ("tune", "check"):
+        phone = evaluate(MEDIA / "labels.yaml", media_runs, split=split)["rules"].get("gesture.phone", {})
+        assert phone.get("fp", 0) == 0, (split, phone)
