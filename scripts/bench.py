@@ -15,7 +15,10 @@ Prints, with medians over alternating repeats (machines are noisy):
    each in a fresh process: flat means the video is never held in memory;
 4. ``batch`` throughput on a folder of 8 clips (links to ../shared/media):
    2 workers against 1, and a re-run of the finished batch against its
-   first run (everything skipped). ``--batch-only`` measures just this.
+   first run (everything skipped). ``--batch-only`` measures just this;
+5. the object detector (phone, cup, food around the hands and mouth): ms per
+   call x calls per minute of video at its rate (2 runs a second, up to 3 crops
+   each) = seconds of CPU per minute of video. ``--objects-only`` measures just this.
 """
 from __future__ import annotations
 
@@ -155,6 +158,30 @@ def batch_throughput(tmp: str, fps: float) -> None:
     print(f"batch re-run (all done before): {again:.2f} s = {100 * again / two:.1f} % of the first run")
 
 
+def object_cost(clip: str, fps: float) -> None:
+    """The object pass alone, on the landmarks of the clip: what it adds per minute of video."""
+    from vision.detect.holistic import HolisticDetector
+    from vision.io.frames import FrameSource
+    from vision.object_run import RATE_HZ, ObjectPass
+
+    with FrameSource(clip, sample_fps=fps) as src, HolisticDetector() as det:
+        info = src.info
+        objects = ObjectPass.open(None, (info.width, info.height), info.is_still)
+        assert objects is not None, "no object detector in models/"
+        t_first = t_last = None
+        with objects:
+            for frame in src:
+                people = det.detect(frame.image_bgr, frame.timestamp_s)
+                objects.offer(frame.image_bgr, frame.timestamp_s, next(iter(people), None))
+                t_first = frame.timestamp_s if t_first is None else t_first
+                t_last = frame.timestamp_s
+    minutes = max((t_last or 0.0) - (t_first or 0.0), 1e-6) / 60.0
+    per_call = 1000 * objects.seconds / max(objects.calls, 1)
+    calls_min = objects.calls / minutes
+    print(f"object detector     : {per_call:.1f} ms/call x {calls_min:.0f} calls per minute of video "
+          f"({RATE_HZ:g} runs/s, up to 3 crops) = {per_call * calls_min / 1000:.1f} s of CPU per minute of video")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("clip", nargs="?", default=str(DEFAULT_CLIP))
@@ -162,8 +189,12 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--no-memory", action="store_true", help="skip the (slow) memory comparison")
     ap.add_argument("--batch-only", action="store_true", help="measure only the batch throughput (4.)")
+    ap.add_argument("--objects-only", action="store_true", help="measure only the object detector's cost (5.)")
     args = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="bench_")
+    if args.objects_only:
+        object_cost(args.clip, args.fps)
+        return 0
     if args.batch_only:
         batch_throughput(tmp, args.fps)
         return 0
@@ -199,6 +230,7 @@ def main() -> int:
         print(f"peak RSS analyze    : {m1:.0f} MB on the clip, {m4:.0f} MB on it repeated 4x "
               f"(ratio {m4 / m1:.2f})")
     batch_throughput(tmp, args.fps)
+    object_cost(args.clip, args.fps)
     return 0
 
 

@@ -243,6 +243,33 @@ def feature_table(fps: float = 10.0, **columns: Sequence[float]) -> FeatureTable
                         {k: np.asarray(v, dtype=np.float64) for k, v in columns.items()})
 
 
+# --- object evidence: what the object detector would have stored ---------------------------------------------
+def with_object(person: PersonLandmarks, group: Optional[str] = None, crop: str = "right_hand", score: float = 0.8,
+                box: Optional[Tuple[float, float, float, float]] = None, looked: Sequence[str] = (
+                    "left_hand", "right_hand", "mouth")) -> PersonLandmarks:
+    """A copy of ``person`` as if the object detector ran on the ``looked`` crops (score 0: nothing there) and found
+    a ``group`` object (or nothing, None) in ``crop``; ``box`` in normalised image coordinates (default: a small
+    box on the person's mouth for crop ``mouth``, else on the right wrist)."""
+    from vision.detect.objects import CROP_NAMES, GROUP_NAMES
+
+    objects = np.full(person.objects.shape, np.nan, np.float32)
+    for c in looked:
+        objects[:, CROP_NAMES.index(c), 0] = 0.0
+    if group is not None:
+        if box is None:
+            x, y = (person.pose_xyz[[9, 10], :2].mean(axis=0) if crop == "mouth" else person.pose_xyz[16, :2])
+            box = (x - 0.02, y - 0.02, x + 0.02, y + 0.02)
+        objects[GROUP_NAMES.index(group), CROP_NAMES.index(crop)] = (score, *box)
+    return dataclasses.replace(person, objects=objects)
+
+
+def object_runs(specs: Sequence[PersonLandmarks], fps: float = 10.0, rate_hz: float = 2.0) -> List[PersonLandmarks]:
+    """The object evidence kept only on the frames the detector runs on (``rate_hz``), NaN (not run) elsewhere."""
+    every = max(1, int(round(fps / rate_hz)))
+    return [p if i % every == 0 else dataclasses.replace(p, objects=np.full(p.objects.shape, np.nan, np.float32))
+            for i, p in enumerate(specs)]
+
+
 # --- movements: a nod, sitting down, a walk ---------------------------------------------------------------------
 THIGH = SHANK = 0.45  # metres
 

@@ -14,6 +14,7 @@ provisional ``run.json``, its events and every complete landmark chunk.
 """
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 import numpy as np
 
 from vision import people_run, run_record as record
+from vision.object_run import ObjectPass
 from vision.judge.analyzer import PersonAnalyzer, PersonOptions, analyze_track
 from vision.judge.appearance import AppearanceSampler
 from vision.io.cache import LandmarkCacheWriter, copy_cache, load_meta, load_tracks, write_pixels
@@ -136,6 +138,7 @@ def analyze(input_path: str, out_dir: str, rules: RuleSet, sample_fps: Optional[
     the single-person path.
     """
     people_run.check_choices(subject, customer, judge)
+    real_models = detector_factory is None  # the object pass runs beside the real landmark models only
     if detector_factory is None:  # the backend asked for, its model files checked before anything runs
         detector_factory = choose_detector(backend, models).open
         people_factory = people_factory or people_run.multipose
@@ -156,9 +159,11 @@ def analyze(input_path: str, out_dir: str, rules: RuleSet, sample_fps: Optional[
     several = people_factory is not None and info.kind != "camera" and \
         people_run.several(input_path, src, sample_fps, start_s, end_s, people_factory, run.probe)
     tracked: List[FrameLandmarks] = []
+    objects = ObjectPass.open(models, (info.width, info.height), info.is_still) if real_models else None
+    object_file = {"objects": objects.meta()} if objects else {}  # run.json models.files.objects
     with src, detector_factory(still_images=still or several) as det, \
-            EventWriter(out / "events.jsonl") as writer:
-        doc["models"] = record.models_meta(getattr(det, "model_names", {}))
+            EventWriter(out / "events.jsonl") as writer, objects or contextlib.nullcontext():
+        doc["models"] = record.models_meta(getattr(det, "model_names", {}), object_file)
         run.write(analyzer, rules)
         bar = _progress(_expected_frames(src) * (2 if several else 1) if _expected_frames(src) else None,
                         progress, Path(input_path).name)
@@ -168,7 +173,8 @@ def analyze(input_path: str, out_dir: str, rules: RuleSet, sample_fps: Optional[
                 with people_factory(still_images=still) as multi:
                     tracked, who = people_run.track_everyone(src, _Timed(multi, run), subject, customer,
                                                              lambda: bar.update(1))
-                    doc["models"] = record.models_meta(det.model_names, {"multipose": people_run.bundle_entry(multi)})
+                    doc["models"] = record.models_meta(det.model_names,
+                                                       {"multipose": people_run.bundle_entry(multi), **object_file})
                 sid = who["subject"]["id"]
                 run.roles = who
                 analyzer = PersonAnalyzer(rules, SUBJECT if sid is None else sid, (info.width, info.height),
@@ -183,6 +189,8 @@ def analyze(input_path: str, out_dir: str, rules: RuleSet, sample_fps: Optional[
                                           SUBJECT if sid is None else sid, [] if sid is None else [sid])
             for frame, fl, person in steps:
                 run.frame(fl.timestamp_s, person is not None)
+                if objects is not None:  # before the cache: the hits are stored with the subject's landmarks
+                    objects.offer(frame.image_bgr, fl.timestamp_s, person)
                 cache.append(fl)  # a full chunk is written with a run.json checkpoint
                 if sampler is not None and person is not None:
                     sampler.offer(frame, person, (info.width, info.height))

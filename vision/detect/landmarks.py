@@ -8,11 +8,15 @@ not seen is NaN in every coordinate, never zero.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
 N_POSE, N_FACE, N_HAND = 33, 478, 21
+#: Object evidence per person and frame: (group, crop, [score, x0, y0, x1, y1]) with the groups and crops of
+#: ``vision.detect.objects`` (OBJECT_GROUP_NAMES x CROP_NAMES); box in normalised image coordinates. All NaN:
+#: the object detector did not run on that crop; score 0 and a NaN box: it ran and found nothing of the group.
+N_OBJECT_GROUPS, N_OBJECT_CROPS = 4, 3
 
 #: name -> expected trailing shape, for every per-person array
 PERSON_ARRAYS: Dict[str, tuple] = {
@@ -22,6 +26,7 @@ PERSON_ARRAYS: Dict[str, tuple] = {
     "face_xyz": (N_FACE, 3),
     "left_hand_xyz": (N_HAND, 3),
     "right_hand_xyz": (N_HAND, 3),
+    "objects": (N_OBJECT_GROUPS, N_OBJECT_CROPS, 5),
 }
 
 
@@ -43,6 +48,7 @@ class PersonLandmarks:
     face_xyz: np.ndarray = field(default_factory=lambda: _nan((N_FACE, 3)))
     left_hand_xyz: np.ndarray = field(default_factory=lambda: _nan((N_HAND, 3)))
     right_hand_xyz: np.ndarray = field(default_factory=lambda: _nan((N_HAND, 3)))
+    objects: np.ndarray = field(default_factory=lambda: _nan((N_OBJECT_GROUPS, N_OBJECT_CROPS, 5)))
 
     def __post_init__(self) -> None:
         for name, shape in PERSON_ARRAYS.items():
@@ -79,11 +85,14 @@ class LandmarkTrack:
     face_xyz: np.ndarray
     left_hand_xyz: np.ndarray
     right_hand_xyz: np.ndarray
+    objects: Optional[np.ndarray] = None  # None: no object evidence (an older cache, a synthetic track): all NaN
 
     def __post_init__(self) -> None:
         self.timestamp_s = np.asarray(self.timestamp_s, dtype=np.float64)
         self.frame_index = np.asarray(self.frame_index, dtype=np.int64)
         t = len(self.timestamp_s)
+        if self.objects is None:
+            self.objects = np.full((t,) + PERSON_ARRAYS["objects"], np.nan, np.float32)
         if self.frame_index.shape != (t,):
             raise ValueError(f"LandmarkTrack.frame_index: expected shape {(t,)}, got {self.frame_index.shape}")
         for name, shape in PERSON_ARRAYS.items():

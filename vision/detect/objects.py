@@ -21,7 +21,7 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from vision.detect.landmarks import PersonLandmarks
+from vision.detect.landmarks import N_OBJECT_CROPS, N_OBJECT_GROUPS, PersonLandmarks
 from vision.detect.models import models_dir
 from vision.detect.native import ModelHandle, quiet_native_stderr
 
@@ -33,6 +33,10 @@ OBJECT_GROUPS: Dict[str, Tuple[str, ...]] = {
     "food": ("banana", "apple", "sandwich", "orange", "broccoli", "carrot", "hot dog", "pizza", "donut", "cake"),
 }
 GROUP_OF = {label: group for group, labels in OBJECT_GROUPS.items() for label in labels}
+#: The axes of ``PersonLandmarks.objects``: (group, crop, [score, x0, y0, x1, y1]).
+GROUP_NAMES: Tuple[str, ...] = tuple(OBJECT_GROUPS)
+CROP_NAMES: Tuple[str, ...] = ("left_hand", "right_hand", "mouth")
+assert (len(GROUP_NAMES), len(CROP_NAMES)) == (N_OBJECT_GROUPS, N_OBJECT_CROPS)
 
 # Pose indices (MediaPipe pose): shoulders, wrists, hand points, mouth corners.
 L_SHOULDER, R_SHOULDER = 11, 12
@@ -154,6 +158,25 @@ def best_scores(hits: List[ObjectHit]) -> Dict[str, float]:
     for h in hits:
         key = f"{h.group}@{h.crop}"
         out[key] = max(out.get(key, 0.0), h.score)
+    return out
+
+
+def encode_hits(hits: List[ObjectHit], looked: Dict[str, Tuple[int, int, int, int]],
+                image_wh: Tuple[int, int]) -> np.ndarray:
+    """The best hit per (group, crop) as ``PersonLandmarks.objects``: crops in ``looked`` score 0 where nothing was
+    found, crops not looked at stay NaN (not run); boxes in normalised image coordinates."""
+    out = np.full((N_OBJECT_GROUPS, N_OBJECT_CROPS, 5), np.nan, np.float32)
+    w, h = float(image_wh[0]), float(image_wh[1])
+    for c, crop in enumerate(CROP_NAMES):
+        if crop in looked:
+            out[:, c, 0] = 0.0
+    for hit in hits:
+        if hit.crop not in CROP_NAMES:
+            continue
+        gi, ci = GROUP_NAMES.index(hit.group), CROP_NAMES.index(hit.crop)
+        if hit.score > out[gi, ci, 0] or np.isnan(out[gi, ci, 0]):
+            x0, y0, x1, y1 = hit.box_xyxy
+            out[gi, ci] = (hit.score, x0 / w, y0 / h, x1 / w, y1 / h)
     return out
 
 

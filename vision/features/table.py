@@ -25,6 +25,7 @@ from vision.features import geometry as g
 from vision.features.body import BODY_FEATURES, legs_and_arms, posture
 from vision.features.face import CUSTOMER_SIDES, FACE_FEATURES, face_features
 from vision.features.motion import MOTION_FEATURES, motion_features
+from vision.features.objects import OBJECT_FEATURES, OBJECT_TEMPORAL_FEATURES, object_features, object_temporal
 from vision.features.pair import PAIR_FEATURES, PAIR_TEMPORAL_FEATURES, pair_features, pair_temporal
 from vision.features.touch import REGIONS, TOUCH_FEATURES, touch_features  # noqa: F401  (REGIONS re-exported)
 from vision.detect.landmarks import LandmarkTrack
@@ -56,6 +57,7 @@ FEATURES: Dict[str, tuple] = {
                    "eye-mouth and torso estimates, each converted with proportions measured on the shared media"),
     **BODY_FEATURES, **FACE_FEATURES, **TOUCH_FEATURES, **TEMPORAL_FEATURES, **MOTION_FEATURES,
     **PAIR_FEATURES, **PAIR_TEMPORAL_FEATURES,
+    **OBJECT_FEATURES, **OBJECT_TEMPORAL_FEATURES,
 }
 
 
@@ -132,6 +134,7 @@ def temporal_features(values: Dict[str, np.ndarray], t: np.ndarray, from_index: 
         "standing": g.trailing_last(values["standing_now"], t, POSTURE_HOLD_S, from_index),
         **motion_features(values, t, from_index),
         **pair_temporal(values, t, from_index),
+        **object_temporal(values, t, from_index),
     }
 
 
@@ -157,6 +160,7 @@ def instant_features(track: LandmarkTrack, customer_side: Optional[str] = None,
         values.update(pair_features(track, pose, scale, customer, customer_side))
         values.update(face_features(track, pose, values["gaze_target_deg"]))
         values.update(touch_features(track, pose, scale))
+        values.update(object_features(track, pose, scale))
     out = {k: np.asarray(v, dtype=np.float64) for k, v in values.items()}
     for v in out.values():  # a ratio over a zero length (a degenerate mesh, points on top of each other) was not
         v[np.isinf(v)] = np.nan  # measured: NaN, so no rule fires on it and no window sum turns into inf - inf

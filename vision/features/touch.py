@@ -47,7 +47,8 @@ TOUCH_FEATURES: Dict[str, tuple] = {  # one (unit, description) line a feature, 
     "fingertip_mouth_dist": ("shoulder widths", "thumb or index fingertip to the lips (hand model only: NaN when it lost the hand)"),
     "hand_y_below_chin": ("shoulder widths", "highest visible hand below the chin (+) or above it (-)"),
     "hands_in_front": ("0/1", "a hand is between the shoulders horizontally, below the chin, above the hips (NaN: no hand seen)"),
-    "hand_face_size": ("face heights", "the larger hand's wrist-to-middle-knuckle length over the face height (hand model only): "
+    "hand_face_size": ("face heights", "the wrist-to-middle-knuckle length of the hand nearest the face over the face height "
+                       "(hand model only; NaN when it lost that hand): "
                        "0.3-0.55 for a hand at the face, larger for a hand held in front of it, nearer the camera"),
     "call_sign": ("0/1", "a hand makes the mimed 'call' sign: thumb and little finger out, middle fingers curled (NaN: no hand seen)"),
 }
@@ -140,9 +141,7 @@ def touch_features(track: LandmarkTrack, pose: np.ndarray, scale: np.ndarray) ->
     out["hands_in_front"] = np.where(known, in_front.astype(float), np.nan)
     out["call_sign"] = _call_sign(track)
     out["fingertip_mouth_dist"] = _fingertip_mouth(track, face) / scale
-    face_h = g.dist(face[:, 10], face[:, 152])
-    sizes = [g.dist(h[:, 0], h[:, 9]) for h in (track.to_square(track.left_hand_xyz), track.to_square(track.right_hand_xyz))]
-    out["hand_face_size"] = np.fmax(*sizes) / face_h
+    out["hand_face_size"] = _nearest_hand_size(track, hands, targets, face)
     # The chin is not a rival of the mouth: a hand at the lips is always near the chin too.
     for target, not_rivals in (("mouth", {"mouth", "chin"}), ("nose", {"nose"}), ("ear", {"ear", "cheek"}),
                                ("eyes", {"eyes"})):
@@ -151,6 +150,20 @@ def touch_features(track: LandmarkTrack, pose: np.ndarray, scale: np.ndarray) ->
             warnings.simplefilter("ignore", RuntimeWarning)
             out[f"hand_{target}_margin"] = np.nanmin(others, axis=0) - out[f"hand_{target}_dist"]
     return out
+
+
+def _nearest_hand_size(track: LandmarkTrack, hands: List[np.ndarray], targets: np.ndarray,
+                       face: np.ndarray) -> np.ndarray:
+    """The hand-model size of the hand nearest the face (over the face height): the other hand, held toward the
+    camera, says nothing about whether this one touches."""
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        dists = np.stack([g.min_dist_over(g.pairwise_sq_dist(h, targets)) for h in hands])  # (2, T)
+        nearest = np.argmin(np.where(np.isnan(dists), np.inf, dists), axis=0)
+        sizes = np.stack([g.dist(h[:, 0], h[:, 9]) for h in (track.to_square(track.left_hand_xyz),
+                                                              track.to_square(track.right_hand_xyz))])
+        size = np.take_along_axis(sizes, nearest[None], axis=0)[0]
+        return np.where(np.isnan(dists).all(axis=0), np.nan, size) / g.dist(face[:, 10], face[:, 152])
 
 
 def _finger_extended(hand: np.ndarray, tip: int, pip: int) -> np.ndarray:

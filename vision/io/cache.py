@@ -202,7 +202,31 @@ def load_tracks(run_dir: str | Path) -> Dict[int, LandmarkTrack]:
         arrays = {}
         for name, shape in PERSON_ARRAYS.items():
             arr = np.full((n,) + shape, np.nan, np.float32)
+            if not all(name in d for d in datas):  # a cache older than the array (object hits): not seen
+                arrays[name] = arr
+                continue
             arr[rows[mine]] = np.concatenate([d[name] for d in datas])[mine]
             arrays[name] = arr
         tracks[pid] = LandmarkTrack(pid, wh, times, index, **arrays)
     return tracks
+
+
+def store_person_array(run_dir: str | Path, person_id: int, name: str, values: np.ndarray) -> None:
+    """Rewrite one per-person array (e.g. ``objects``, added after the landmarks) of ``person_id`` in every part;
+    ``values`` has one row per analysed frame (rows where the person is absent are ignored)."""
+    shape = PERSON_ARRAYS[name]
+    row = 0
+    for part in _parts(run_dir):
+        with np.load(part) as z:
+            arrays = {k: z[k] for k in z.files}
+        n = len(arrays["frame_index"])
+        mine = arrays["person_id"] == person_id
+        stored = arrays.get(name)
+        if stored is None:
+            stored = np.full((len(arrays["person_id"]),) + shape, np.nan, np.float32)
+        stored[mine] = values[row:row + n][arrays["row_frame"][mine]]
+        arrays[name] = stored
+        _save(part, arrays, compress=True)
+        row += n
+    if row != len(values):
+        raise ValueError(f"{name}: expected {row} rows, one per analysed frame, got {len(values)}")
