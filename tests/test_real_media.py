@@ -158,7 +158,10 @@ def test_interrupted_run_keeps_its_events(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "vision", "analyze",
                              str(MEDIA / "eating_drinking" / "girl_front_cam_peels_orange_then_eats_it_vertical.mp4"),
                              "--out", str(out), "--fps", "0", "--quiet"],
-                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            # as from a terminal: a test runner started in the background (nohup, `&`) passes
+                            # SIGINT on as ignored, and the run would rightly go on
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 60
     while not (out / "landmarks" / "meta.json").exists() and time.time() < deadline:
         time.sleep(0.2)
