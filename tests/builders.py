@@ -442,3 +442,23 @@ def jittered(specs: Sequence[Spec], sigma: float, seed: int = 0, image_wh: Tuple
                  for n in ("pose_xyz", "pose_world_xyz", "face_xyz", "left_hand_xyz", "right_hand_xyz")}
         out.append(dataclasses.replace(p, **noisy))
     return out
+
+
+def ear_touch_detector(image_wh: Tuple[int, int], hip_px: Tuple[float, float], px_per_m: float):
+    """A stand-in for the MediaPipe detector (``pipeline.analyze``'s ``detector_factory``): one person inside the
+    picture with a hand at the ear, on every frame. A class, so tests can subclass it."""
+
+    class EarTouchEveryFrame:
+        def __init__(self, still_images=False):
+            self.person = make_person(hand_at="ear", image_wh=image_wh, hip_px=hip_px, px_per_m=px_per_m)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return None
+
+        def detect(self, image_bgr, timestamp_s):
+            return [self.person]
+
+    return EarTouchEveryFrame

@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from builders import make_person
+from builders import ear_touch_detector, make_person
 from vision.io.cache import load_tracks
 from vision.io.events import read_events
 from vision.io.frames import DEFAULT_FOLDER_FPS, FrameSource, InputError
@@ -139,22 +139,7 @@ def test_an_unreadable_image_is_an_input_error(tmp_path):
     assert "not a readable image" in input_error(path)
 
 
-class PersonEveryFrame:
-    """Stands in for the MediaPipe detector (pipeline.analyze's ``detector_factory``): a face touch every frame."""
-
-    model_names = {"stub": "builders.make_person"}
-
-    def __init__(self, still_images=False):
-        self.person = make_person(hand_at="ear", image_wh=WH, hip_px=(32, 40), px_per_m=40.0)  # in the picture
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return None
-
-    def detect(self, image_bgr, timestamp_s):
-        return [self.person]
+PersonEveryFrame = ear_touch_detector(WH, (32, 40), 40.0)  # a face touch every frame, no models
 
 
 def test_analysing_a_truncated_video_keeps_what_was_readable_and_reports_partial(video, tmp_path, rules):

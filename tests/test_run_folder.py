@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import synthetic_run as syn
-from builders import make_person
+from builders import ear_touch_detector, make_person
 from conftest import REPO, RULES_YAML
 from vision.detect.landmarks import FrameLandmarks
 from vision.io.cache import CacheError, LandmarkCacheWriter, load_pixels
@@ -97,22 +97,7 @@ def test_outputs_are_recorded_relative_to_the_run_folder(tmp_path, rules):
 
 
 # --- analysing into a folder -----------------------------------------------------------------
-class TouchEveryFrame:
-    """Stands in for the MediaPipe detector: one person, a hand at the ear, on every frame."""
-
-    model_names = {"stub": "builders.make_person"}
-
-    def __init__(self, still_images=False):
-        self.person = make_person(hand_at="ear", image_wh=(syn.W, syn.H), hip_px=(96, 120), px_per_m=120.0)  # in the picture
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return None
-
-    def detect(self, image_bgr, timestamp_s):
-        return [self.person]
+TouchEveryFrame = ear_touch_detector((syn.W, syn.H), (96, 120), 120.0)  # a hand at the ear every frame, no models
 
 
 def test_a_used_folder_is_refused_and_overwrite_clears_only_the_old_runs_files(tmp_path, rules):
