@@ -39,11 +39,13 @@ SCENARIO = (segments((3.0, UPRIGHT), (1.0, UPRIGHT), (3.0, SLOUCH), (2.0, UPRIGH
                        (3.0, dict(facing="right", trunk_pitch_deg=-25.0)), (1.0, UPRIGHT)))
 
 
-@pytest.mark.parametrize("rules_from", ["fixture", "repo"])
-def test_streaming_frame_by_frame_gives_exactly_the_offline_events(rules_from, rules):
+@pytest.mark.parametrize("rules_from,block", [("fixture", 1), ("repo", 1), ("repo", 7), ("repo", 16)])
+def test_streaming_frame_by_frame_gives_exactly_the_offline_events(rules_from, block, rules):
+    """Whatever the block the streaming analyzer judges frames in (1: every frame at once; 7: blocks that
+    straddle every episode edge; 16: the default), the events, baseline and time shares are the offline ones."""
     rs = rules if rules_from == "fixture" else load_rules(REPO / "rules.yaml")
     offline, engine, _ = analyze_track(make_track(SCENARIO), rs)
-    online, pa = stream(SCENARIO, rs)
+    online, pa = stream(SCENARIO, rs, block=block)
     assert as_json(online) == as_json(offline)
     assert pa.baseline == engine.baseline
     assert pa.engine.time_share() == engine.time_share()
@@ -66,12 +68,13 @@ def test_streaming_equals_offline_for_a_hand_held_near_the_mouth_longer_than_the
 
 
 def test_events_stream_out_as_they_close_not_only_at_the_end(rules):
+    """At most a block late: the slouch ending at 6.9 s is out before 8.5 s (16 frames at 10 fps later)."""
     pa = PersonAnalyzer(rules, 0, (640, 480))
     closed_at = []
     for frame in make_frames(SCENARIO):
         if pa.push(frame):
             closed_at.append(frame.timestamp_s)
-    assert closed_at and closed_at[0] < 8.0  # the slouch (ends 6.9) is out before the clip ends
+    assert closed_at and closed_at[0] < 8.6  # the slouch (ends 6.9) is out before the clip ends
 
 
 def test_baseline_is_the_median_over_the_calibration_window(rules):

@@ -236,7 +236,8 @@ def test_a_live_camera_run_tracks_and_reports_events_as_they_close(monkeypatch, 
 
     res = analyze("camera:0", str(tmp_path / "live"), rules, progress=False, detector_factory=TouchThenRest,
                   appearance=None, on_event=seen.append,
-                  options=PersonOptions(calibration_window_s=(0.0, 0.1)))  # events wait for the calibration
+                  options=PersonOptions(calibration_window_s=(0.0, 0.1)),  # events wait for the calibration
+                  threads=1)  # one stand-in counts every frame
     assert modes == [False]
     meta = json.loads((tmp_path / "live" / "run.json").read_text(encoding="utf-8"))
     assert meta["input"]["path"] == "camera:0" and meta["input"]["kind"] == "camera"

@@ -31,6 +31,7 @@ import numpy as np
 from vision import run_record as record
 from vision.detect.crops import face_and_hands
 from vision.detect.models import file_entry
+from vision.detect.pool import DetectorPool
 from vision.detect.landmarks import PERSON_ARRAYS, FrameLandmarks, LandmarkTrack, PersonLandmarks
 from vision.io.events import Event
 from vision.io.frames import Frame, FrameSource
@@ -141,11 +142,13 @@ def track_everyone(src: FrameSource, detector, subject: str, customer: str,
 
 
 def subject_frames(src: Iterable[Frame], tracked: Sequence[FrameLandmarks], subject_id: Optional[int],
-                   crop_detector) -> Iterator[Tuple[Frame, FrameLandmarks, Optional[PersonLandmarks]]]:
-    """Pass 2: per decoded frame, (frame, everyone's pose with the subject's face and hands, the subject or None).
-    Frames pass 1 did not see (none, when both passes read the same input alike) hold nobody."""
+                   crop_detectors: DetectorPool) -> Iterator[Tuple[Frame, FrameLandmarks, Optional[PersonLandmarks]]]:
+    """Pass 2: per decoded frame, (frame, everyone's pose with the subject's face and hands, the subject or None),
+    the crops landmarked by the pool's instances side by side. Frames pass 1 did not see (none, when both passes
+    read the same input alike) hold nobody."""
     by_index = {fl.frame_index: fl for fl in tracked}
-    for frame in src:
+
+    def one(crop_detector, frame: Frame) -> Tuple[FrameLandmarks, Optional[PersonLandmarks]]:
         fl = by_index.get(frame.index)
         people: List[PersonLandmarks] = []
         subject = None
@@ -154,7 +157,10 @@ def subject_frames(src: Iterable[Frame], tracked: Sequence[FrameLandmarks], subj
                 p = subject = face_and_hands(crop_detector, frame.image_bgr, p, frame.timestamp_s)
             people.append(p)
         t = fl.timestamp_s if fl is not None else frame.timestamp_s
-        yield frame, FrameLandmarks(frame.index, t, people), subject
+        return FrameLandmarks(frame.index, t, people), subject
+
+    for frame, (fl, subject) in crop_detectors.map(one, src):
+        yield frame, fl, subject
 
 
 def pose_only(track: LandmarkTrack) -> LandmarkTrack:

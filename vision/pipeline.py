@@ -32,6 +32,7 @@ from vision.io.frames import Frame, FrameSource, SourceInfo
 from vision.io.run_folder import OUTPUT_ENTRIES, prepare_out_dir, used_entries
 from vision.io.run_meta import read_run_json, write_run_json
 from vision.detect.base import choose_detector
+from vision.detect.pool import DetectorPool, open_pool
 from vision.detect.landmarks import FrameLandmarks, LandmarkTrack, PersonLandmarks
 from vision.judge.rules import RuleSet
 
@@ -77,10 +78,16 @@ class _Progress:
         self.present: List[bool] = []
         self.events: List[Event] = []
         self.t_start = time.perf_counter()
-        self.t_models = 0.0
+        self.t_models = 0.0  # the multi-person pose model's time; the landmark models' is the pool's
+        self.pool: Optional[DetectorPool] = None
         self.roles: Optional[Dict] = None  # a multi-person run's subject, customer and people (pass 1)
         self.others_judged: Dict[int, Dict] = {}  # --judge all: the other people's judged time
         self.probe: Dict = {}
+
+    @property
+    def models_s(self) -> float:
+        """Seconds spent in the landmark models (summed over the pool's instances: may exceed the wall time)."""
+        return self.t_models + (self.pool.seconds if self.pool is not None else 0.0)
 
     def frame(self, t: float, seen: bool) -> None:
         self.times.append(t)
@@ -100,7 +107,7 @@ class _Progress:
         d.update(baseline=analyzer.baseline, counts=record.counts(self.events),
                  time_share=analyzer.engine.time_share() if analyzer.engine else {},
                  judged=people_run.merge_judged(record.judged(analyzer.engine, rules, total_s), self.others_judged),
-                 timings={"total_s": round(elapsed, 3), "models_s": round(self.t_models, 3), "frames_analysed": n,
+                 timings={"total_s": round(elapsed, 3), "models_s": round(self.models_s, 3), "frames_analysed": n,
                           "ms_per_frame": round(1000 * elapsed / max(n, 1), 2),
                           "realtime_factor": round(analysed_s / elapsed, 3) if elapsed > 0 and analysed_s else None,
                           "passes": 2 if self.roles else 1, **({"probe": self.probe} if self.probe else {})})
@@ -115,7 +122,7 @@ def analyze(input_path: str, out_dir: str, rules: RuleSet, sample_fps: Optional[
             on_event: Optional[Callable[[Event], None]] = None, overwrite: bool = False,
             backend: str = "holistic", models: Optional[str] = None, subject: str = "auto",
             customer: str = "auto", judge: str = "trainee",
-            people_factory: Optional[Callable] = None) -> RunResult:
+            people_factory: Optional[Callable] = None, threads: Optional[int] = None) -> RunResult:
     """Run the models over ``input_path`` and the rules over their landmarks.
 
     ``appearance``: the experimental clause 1.2 checks, judged once on the
@@ -135,7 +142,8 @@ def analyze(input_path: str, out_dir: str, rules: RuleSet, sample_fps: Optional[
     the subject chosen by ``subject`` (auto, left, right, largest or an id)
     and the customer by ``customer`` (auto or an id); ``judge="all"`` also
     judges every other person from their pose. A live camera always takes
-    the single-person path.
+    the single-person path. ``threads``: landmark-model instances side by side
+    (:mod:`vision.detect.pool`; None: one a core, at most two).
     """
     people_run.check_choices(subject, customer, judge)
     real_models = detector_factory is None  # the object pass runs beside the real landmark models only
@@ -161,9 +169,10 @@ def analyze(input_path: str, out_dir: str, rules: RuleSet, sample_fps: Optional[
     tracked: List[FrameLandmarks] = []
     objects = ObjectPass.open(models, (info.width, info.height), info.is_still) if real_models else None
     object_file = {"objects": objects.meta()} if objects else {}  # run.json models.files.objects
-    with src, detector_factory(still_images=still or several) as det, \
-            EventWriter(out / "events.jsonl") as writer, objects or contextlib.nullcontext():
-        doc["models"] = record.models_meta(getattr(det, "model_names", {}), object_file)
+    pool = open_pool(lambda: detector_factory(still_images=still or several), threads)
+    with src, pool, EventWriter(out / "events.jsonl") as writer, objects or contextlib.nullcontext():
+        run.pool = pool
+        doc["models"] = record.models_meta(getattr(pool, "model_names", {}), object_file)
         run.write(analyzer, rules)
         bar = _progress(_expected_frames(src) * (2 if several else 1) if _expected_frames(src) else None,
                         progress, Path(input_path).name)
@@ -173,18 +182,18 @@ def analyze(input_path: str, out_dir: str, rules: RuleSet, sample_fps: Optional[
                 with people_factory(still_images=still) as multi:
                     tracked, who = people_run.track_everyone(src, _Timed(multi, run), subject, customer,
                                                              lambda: bar.update(1))
-                    doc["models"] = record.models_meta(det.model_names,
+                    doc["models"] = record.models_meta(pool.model_names,
                                                        {"multipose": people_run.bundle_entry(multi), **object_file})
                 sid = who["subject"]["id"]
                 run.roles = who
                 analyzer = PersonAnalyzer(rules, SUBJECT if sid is None else sid, (info.width, info.height),
                                           still=info.is_still, customer_id=who["customer"]["id"],
                                           **options.kwargs())
-                steps = people_run.subject_frames(people_run.decode_again(input_path, sample_fps, start_s, end_s), tracked, sid,
-                                                  _Timed(det, run))
+                steps = people_run.subject_frames(people_run.decode_again(input_path, sample_fps, start_s, end_s),
+                                                  tracked, sid, pool)
             else:
                 sid = SUBJECT
-                steps = _single_person(src, _Timed(det, run))
+                steps = _single_person(src, pool)
             cache = _CacheWithCheckpoints(out, info, source, sample_fps, lambda: run.write(analyzer, rules),
                                           SUBJECT if sid is None else sid, [] if sid is None else [sid])
             for frame, fl, person in steps:
@@ -233,10 +242,10 @@ def analyze(input_path: str, out_dir: str, rules: RuleSet, sample_fps: Optional[
     return RunResult(out, events, status, payload, list(info.warnings), cleared)
 
 
-def _single_person(src: FrameSource, det) -> Iterator[Tuple[Frame, FrameLandmarks, Optional[PersonLandmarks]]]:
+def _single_person(src: FrameSource, pool: DetectorPool) \
+        -> Iterator[Tuple[Frame, FrameLandmarks, Optional[PersonLandmarks]]]:
     """The single-person path: the detector on the whole frame, its person 0 the subject."""
-    for frame in src:
-        people = det.detect(frame.image_bgr, frame.timestamp_s)
+    for frame, people in pool.run(src):
         yield frame, FrameLandmarks(frame.index, frame.timestamp_s, people), \
             next((p for p in people if p.person_id == SUBJECT), None)
 

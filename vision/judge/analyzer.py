@@ -86,6 +86,11 @@ def _concat(tables: List[FeatureTable]) -> FeatureTable:
                         {n: np.concatenate([t.values[n] for t in tables]) for n in names})
 
 
+#: frames judged together by :class:`PersonAnalyzer`: numpy's cost per call spread over 16 rows (measured by
+#: ``scripts/bench.py``: the features and rules per frame); at 10 frames a second an event closes 1.6 s late at most.
+BLOCK = 16
+
+
 class PersonAnalyzer:
     """Streaming analysis of one person.
 
@@ -97,8 +102,13 @@ class PersonAnalyzer:
     def __init__(self, rules: RuleSet, person_id: int, image_wh: Tuple[int, int], still: bool = False,
                  baseline: Optional[Dict[str, float]] = None,
                  calibration_window_s: Optional[Tuple[float, float]] = None, customer_side: Optional[str] = None,
-                 mirrored: bool = False, customer_id: Optional[int] = None, posture: str = "auto"):
+                 mirrored: bool = False, customer_id: Optional[int] = None, posture: str = "auto",
+                 block: int = BLOCK):
         check_detectors(rules)
+        if block < 1:
+            raise ValueError(f"block must be at least 1 frame, got {block}")
+        self.block = block
+        self._block: List[FrameLandmarks] = []
         self.posture = _check_posture(posture)
         self.rules = rules
         self.customer_side = customer_side
@@ -120,38 +130,45 @@ class PersonAnalyzer:
         self._smoothers = {pid: LandmarkSmoother(rules.smoothing) for pid in (person_id, customer_id)
                            if pid is not None}
 
-    def _one_frame(self, frame: FrameLandmarks, person_id: int) -> LandmarkTrack:
-        """One person's landmarks in this frame, smoothed, as a one-row track (NaN if absent)."""
-        person = next((p for p in frame.people if p.person_id == person_id), None) or PersonLandmarks(person_id)
-        person = smooth_person(self._smoothers[person_id], person, frame.timestamp_s)
-        return LandmarkTrack.from_frames([FrameLandmarks(frame.frame_index, frame.timestamp_s, [person])],
-                                         person_id, self.image_wh)
+    def _rows(self, frames: List[FrameLandmarks], person_id: int) -> LandmarkTrack:
+        """One person's landmarks in these frames, smoothed, as a track (NaN rows where absent)."""
+        rows = []
+        for frame in frames:
+            person = next((p for p in frame.people if p.person_id == person_id), None) or PersonLandmarks(person_id)
+            person = smooth_person(self._smoothers[person_id], person, frame.timestamp_s)
+            rows.append(FrameLandmarks(frame.frame_index, frame.timestamp_s, [person]))
+        return LandmarkTrack.from_frames(rows, person_id, self.image_wh)
 
-    def _row_features(self, frame: FrameLandmarks) -> FeatureTable:
-        track = self._one_frame(frame, self.person_id)
-        customer = None if self.customer_id is None else self._one_frame(frame, self.customer_id)
+    def _block_features(self, frames: List[FrameLandmarks]) -> FeatureTable:
+        """The feature rows of a block of frames: instantaneous features row-wise over the block, temporal ones
+        over the trailing window kept from the blocks before (the same values as frame by frame)."""
+        n = len(frames)
+        track = self._rows(frames, self.person_id)
+        customer = None if self.customer_id is None else self._rows(frames, self.customer_id)
         inst = instant_features(track, self.customer_side, customer)
         self._gesture_events = []
         if self.gestures:
-            hand_row = {k: float(v[0]) for k, v in hand_features(track).items()}
-            hand_row.update({k: float(inst[k][0]) for k in PAIR_COLUMNS})
-            for det in self.gestures:
-                self._gesture_events += det.push(frame.timestamp_s, frame.frame_index, hand_row)
+            hands = hand_features(track)
+            hands.update({k: inst[k] for k in PAIR_COLUMNS})
+            for i, frame in enumerate(frames):
+                hand_row = {k: float(v[i]) for k, v in hands.items()}
+                for det in self.gestures:
+                    self._gesture_events += det.push(frame.timestamp_s, frame.frame_index, hand_row)
         previous = bool(self._inst["hand_at_mouth"][-1]) if self._inst.get("hand_at_mouth") else False
         inst["hand_at_mouth"] = mouth_state(inst["hand_mouth_dist"], previous).astype(float)  # carried state
-        self._t.append(frame.timestamp_s)
+        self._t.extend(float(f.timestamp_s) for f in frames)
         for k, v in inst.items():
-            self._inst.setdefault(k, []).append(float(v[0]))
-        # keep the trailing window (+1 s, so a rising edge at its start is seen)
-        cut = int(np.searchsorted(np.asarray(self._t), frame.timestamp_s - MAX_WINDOW_S - 1.0, side="right"))
+            self._inst.setdefault(k, []).extend(v.tolist())
+        # keep the trailing window of the block's first row (+1 s, so a rising edge at its start is seen)
+        cut = int(np.searchsorted(np.asarray(self._t), frames[0].timestamp_s - MAX_WINDOW_S - 1.0, side="right"))
         if cut > 0:
             self._t = self._t[cut:]
             self._inst = {k: v[cut:] for k, v in self._inst.items()}
         t = np.asarray(self._t)
         buf = {k: np.asarray(v) for k, v in self._inst.items()}
-        values = {k: v[-1:] for k, v in buf.items()}
-        values.update(temporal_features(buf, t, from_index=len(t) - 1))
-        return _impose_posture(FeatureTable(np.array([frame.timestamp_s]), np.array([frame.frame_index]), values),
+        values = {k: v[-n:] for k, v in buf.items()}
+        values.update(temporal_features(buf, t, from_index=len(t) - n))
+        return _impose_posture(FeatureTable(track.timestamp_s.copy(), track.frame_index.copy(), values),
                                self.posture)
 
     def _calibrated(self, t: float) -> bool:
@@ -171,21 +188,32 @@ class PersonAnalyzer:
         return self.engine.feed(table)
 
     def push(self, frame: FrameLandmarks) -> List[Event]:
-        """Add one analysed frame (in time order); returns the events that closed."""
-        row = self._row_features(frame)
+        """Add one analysed frame (in time order); returns the events that closed. Frames are judged in
+        blocks of ``block`` (numpy works on whole columns): an event closes at most a block late."""
+        self._block.append(frame)
+        return self.flush() if len(self._block) >= self.block else []
+
+    def flush(self) -> List[Event]:
+        """Judge the frames waiting for a full block now; returns the events that closed."""
+        frames, self._block = self._block, []
+        if not frames:
+            return []
+        rows = self._block_features(frames)
         done = self._gesture_events  # gestures do not wait for calibration
         if self._t_first is None:
-            self._t_first = frame.timestamp_s
-        if self._first_seen is None and not np.isnan(row.values["body_scale"][0]):
-            self._first_seen = frame.timestamp_s
+            self._t_first = frames[0].timestamp_s
+        seen = ~np.isnan(rows.values["body_scale"])
+        if self._first_seen is None and seen.any():
+            self._first_seen = float(rows.timestamp_s[int(np.argmax(seen))])
         if self.engine is not None:
-            return done + self.engine.feed(row)
-        self._pending.append(row)
-        return done + (self._start_engine() if self._calibrated(frame.timestamp_s) else [])
+            return done + self.engine.feed(rows)
+        self._pending.append(rows)
+        return done + (self._start_engine() if self._calibrated(frames[-1].timestamp_s) else [])
 
     def finish(self) -> List[Event]:
         """End of input: close every open event."""
-        out = self._start_engine() if self.engine is None and self._pending else []
+        out = self.flush()
+        out += self._start_engine() if self.engine is None and self._pending else []
         out += [ev for det in self.gestures for ev in det.finish()]
         if self.engine is None:
             return out

@@ -1,0 +1,139 @@
+"""Several detector instances on one recording (vision.detect.pool): order, one call a frame, bounded memory."""
+from __future__ import annotations
+
+import threading
+import time
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from vision.detect import pool as pool_mod
+from vision.detect.pool import AHEAD, DetectorPool, default_workers
+
+
+class Recorder:
+    """A stand-in detector: remembers which frames it saw, in which thread, and whether it was opened and closed."""
+
+    instances: list = []
+
+    def __init__(self, delay_s: float = 0.0, fail_at: int = -1):
+        self.seen, self.threads, self.delay_s, self.fail_at = [], set(), delay_s, fail_at
+        self.entered = self.exited = False
+        Recorder.instances.append(self)
+
+    def __enter__(self):
+        self.entered = True
+        return self
+
+    def __exit__(self, *exc):
+        self.exited = True
+
+    @property
+    def model_names(self):
+        return {"backend": "recorder"}
+
+    def detect(self, image_bgr, timestamp_s):
+        self.threads.add(threading.get_ident())
+        if self.delay_s:
+            time.sleep(self.delay_s * (1 + (int(timestamp_s * 10) % 3)))  # uneven: later frames may finish first
+        if int(round(timestamp_s * 10)) == self.fail_at:
+            raise RuntimeError(f"bad frame at {timestamp_s}")
+        self.seen.append(timestamp_s)
+        return [f"person at {timestamp_s:.1f}"]
+
+
+def frames(n):
+    return [SimpleNamespace(index=i, timestamp_s=i / 10, image_bgr=np.zeros((2, 2, 3), np.uint8)) for i in range(n)]
+
+
+@pytest.fixture(autouse=True)
+def fresh_instances():
+    Recorder.instances = []
+
+
+def test_results_come_back_in_input_order_each_frame_landmarked_once():
+    """Two instances with uneven detect times: every frame is detected exactly once, by instance i % 2, each
+    instance sees strictly increasing timestamps (as a tracking graph needs), and the output keeps input order."""
+    with DetectorPool(lambda: Recorder(delay_s=0.002), workers=2) as pool:
+        out = list(pool.run(frames(25)))
+    assert [f.index for f, _ in out] == list(range(25))
+    assert [people for _, people in out] == [[f"person at {i / 10:.1f}"] for i in range(25)]
+    a, b = Recorder.instances
+    assert a.seen == [i / 10 for i in range(0, 25, 2)] and b.seen == [i / 10 for i in range(1, 25, 2)]
+    assert len(a.threads) == len(b.threads) == 1 and a.threads != b.threads  # one thread each, never shared
+    assert all(d.entered and d.exited for d in Recorder.instances)
+    assert pool.seconds > 0
+
+
+def test_frames_in_flight_stay_bounded():
+    """The pool reads ahead at most workers * (AHEAD + 1) frames beyond what it has given back: memory does not
+    grow with the recording even when the caller is slow."""
+    read = []
+
+    def source():
+        for f in frames(40):
+            read.append(f.index)
+            yield f
+
+    with DetectorPool(Recorder, workers=2) as pool:
+        for f, _ in pool.run(source()):
+            assert len(read) - f.index <= 2 * (AHEAD + 1)
+            time.sleep(0.001)
+    assert len(read) == 40
+
+
+def test_an_error_in_one_frame_is_raised_there_after_the_frames_before_it():
+    """A detector failing on frame 7 raises in the caller at frame 7; frames 0-6 were given back first and the
+    graphs are closed afterwards."""
+    got = []
+    with pytest.raises(RuntimeError, match="bad frame at 0.7"):
+        with DetectorPool(lambda: Recorder(fail_at=7), workers=2) as pool:
+            for f, _ in pool.run(frames(20)):
+                got.append(f.index)
+    assert got == list(range(7))
+    assert all(d.exited for d in Recorder.instances)
+
+
+def test_stopping_early_closes_every_instance():
+    """A caller that breaks off (Ctrl-C, a damaged file) leaves no graph open and no frame running."""
+    with DetectorPool(lambda: Recorder(delay_s=0.001), workers=2) as pool:
+        for f, _ in pool.run(frames(50)):
+            if f.index == 3:
+                break
+    assert all(d.exited for d in Recorder.instances)
+    assert sum(len(d.seen) for d in Recorder.instances) < 50
+
+
+def test_default_workers_follow_the_cores_this_process_may_use(monkeypatch):
+    """One core (a batch worker pinned to it): one instance; two or more: two."""
+    for cores, expected in ((1, 1), (2, 2), (16, 2)):
+        monkeypatch.setattr(pool_mod.os, "sched_getaffinity", lambda pid, n=cores: set(range(n)))
+        assert default_workers() == expected
+    with pytest.raises(ValueError, match="at least 1"):
+        DetectorPool(Recorder, workers=0)
+
+
+def test_two_instances_give_the_same_run_as_one(tmp_path, rules):
+    """analyze with threads=2 and threads=1 on a detector without memory: the same events and landmark cache."""
+    import cv2
+
+    from tests.builders import ear_touch_detector
+    from vision.io.cache import load_tracks
+    from vision.io.events import read_events
+    from vision.pipeline import analyze
+
+    video = tmp_path / "clip.avi"
+    wr = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (64, 48))
+    for i in range(40):
+        wr.write(np.full((48, 64, 3), i * 5 % 255, np.uint8))
+    wr.release()
+    det = ear_touch_detector((64, 48), hip_px=(32, 40), px_per_m=40.0)
+    runs = {}
+    for n in (1, 2):
+        out = tmp_path / f"run{n}"
+        analyze(str(video), str(out), rules, progress=False, detector_factory=det, appearance=None, threads=n)
+        runs[n] = ([(e.rule, e.start_s, e.end_s) for e in read_events(out / "events.jsonl")],
+                   load_tracks(str(out))[0].pose_xyz)
+    assert runs[1][0] and runs[1][0] == runs[2][0]
+    np.testing.assert_array_equal(runs[1][1], runs[2][1])

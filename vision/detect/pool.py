@@ -1,0 +1,137 @@
+"""Several instances of one landmark detector on one recording, side by side.
+
+A MediaPipe graph keeps a little over one core busy (measured on the seated
+talking clip: 7.4 s of CPU in 6.3 s for Holistic), so on a machine with a
+second core a second instance nearly doubles the frames landmarked a second.
+:class:`DetectorPool` opens ``workers`` instances, each used by one thread of
+its own (a graph is never shared between threads), hands the frames out in
+turn and gives the results back in input order::
+
+    with DetectorPool(lambda: HolisticDetector(), workers=2) as pool:
+        for frame, people in pool.run(frames):
+            ...
+
+Each instance sees every ``workers``-th frame, with strictly increasing
+timestamps, so a tracking detector tracks across the other instance's frames
+(Holistic bridges a one-frame gap, or detects the person again). At most
+``workers * (AHEAD + 1)`` frames are in flight: memory does not grow with the
+recording. ``workers=1`` still overlaps decoding and judging (the caller's
+thread) with the models (the pool's thread).
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Callable, Deque, Dict, Iterable, Iterator, List, Optional, Tuple, TypeVar
+
+from vision.detect.landmarks import PersonLandmarks
+
+#: a :class:`vision.detect.base.LandmarkDetector` (not imported: base chooses backends, this only runs them)
+LandmarkDetector = Any
+
+T = TypeVar("T")
+
+#: frames queued per instance beyond the one it is working on: enough to keep it busy while the caller
+#: judges a frame, few enough that frames in flight stay a handful.
+AHEAD = 2
+
+#: instances side by side when not told: one a core, at most two. More would leave each a frame in three or
+#: more to track across, and a machine with many cores is better used by ``batch`` (one recording a core).
+MAX_DEFAULT_WORKERS = 2
+
+
+def default_workers() -> int:
+    """Detector instances for one recording: the cores this process may use, at most :data:`MAX_DEFAULT_WORKERS`
+    (a ``batch`` worker pinned to one core gets 1)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(MAX_DEFAULT_WORKERS, cores))
+
+
+class DetectorPool:
+    """``workers`` detectors from ``open_one``, each in its own thread; :meth:`run` maps frames in order.
+
+    ``seconds`` adds up the time the instances spent in ``detect`` (with two
+    instances it can exceed the wall time).
+    """
+
+    def __init__(self, open_one: Callable[[], LandmarkDetector], workers: int = 1):
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1, got {workers}")
+        self.workers = workers
+        self._open_one = open_one
+        self._threads = [ThreadPoolExecutor(1, thread_name_prefix=f"detector{k}") for k in range(workers)]
+        self._dets: List[LandmarkDetector] = []
+        self._lock = threading.Lock()
+        self.seconds = 0.0
+
+    def __enter__(self) -> "DetectorPool":
+        loading = [t.submit(lambda: self._open_one().__enter__()) for t in self._threads]  # the graphs load side by side too
+        try:
+            for f in loading:
+                self._dets.append(f.result())
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for t in self._threads:
+            t.shutdown(wait=True, cancel_futures=True)
+        for det in self._dets:
+            det.__exit__(None, None, None)
+        self._dets = []
+
+    @property
+    def model_names(self) -> Dict[str, object]:
+        """run.json's ``models`` block: the instances are alike, so the first one's."""
+        return self._dets[0].model_names
+
+    def _call(self, k: int, fn: Callable[[LandmarkDetector, T], object], item: T):
+        t0 = time.perf_counter()
+        try:
+            return fn(self._dets[k], item)
+        finally:
+            with self._lock:
+                self.seconds += time.perf_counter() - t0
+
+    def map(self, fn: Callable[[LandmarkDetector, T], object], items: Iterable[T]) -> Iterator[Tuple[T, object]]:
+        """``(item, fn(detector, item))`` for each item, in input order; item ``i`` goes to instance
+        ``i % workers``. An error in ``fn`` is raised here, at that item; the frames after it are dropped."""
+        if not self._dets:
+            raise RuntimeError("DetectorPool used outside its with-block")
+        pending: Deque[Tuple[T, Future]] = deque()
+        limit = self.workers * (AHEAD + 1)
+        try:
+            for i, item in enumerate(items):
+                k = i % self.workers
+                pending.append((item, self._threads[k].submit(self._call, k, fn, item)))
+                if len(pending) >= limit:
+                    done, fut = pending.popleft()
+                    yield done, fut.result()
+            while pending:
+                done, fut = pending.popleft()
+                yield done, fut.result()
+        finally:
+            for _, fut in pending:  # stopped early (an error, Ctrl-C, the caller broke off): drop the rest
+                fut.cancel()
+            for _, fut in pending:
+                if not fut.cancelled():
+                    try:
+                        fut.result()  # let a running detect finish before the graphs close
+                    except BaseException:
+                        pass
+
+    def run(self, frames: Iterable) -> Iterator[Tuple[object, List[PersonLandmarks]]]:
+        """``(frame, people)`` for each :class:`~vision.io.frames.Frame`, in order: the whole-frame detector."""
+        return self.map(lambda det, frame: det.detect(frame.image_bgr, frame.timestamp_s), frames)
+
+
+def open_pool(open_one: Callable[[], LandmarkDetector], workers: Optional[int] = None) -> DetectorPool:
+    """A pool of ``workers`` instances (None: :func:`default_workers`), not yet opened."""
+    return DetectorPool(open_one, default_workers() if workers is None else workers)
