@@ -69,7 +69,7 @@ def full_analyze(clip: str, fps: float, out: str, probe: bool = True) -> tuple:
 
 
 def reanalysis(run_dir: str, repeats: int = 5) -> float:
-    from vision.pipeline import reanalyze
+    from vision.reanalysis import reanalyze
     from vision.judge.rules import load_rules
 
     rules = load_rules(REPO / "rules.yaml")

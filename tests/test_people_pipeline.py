@@ -27,7 +27,8 @@ from vision.io.cache import load_meta, load_tracks
 from vision.io.events import read_events
 from vision.io.run_meta import RunMetaError, check_run_json, read_run_json
 from vision.people_run import PROBE_FRAMES, ChoiceError
-from vision.pipeline import analyze, reanalyze
+from vision.pipeline import analyze
+from vision.reanalysis import reanalyze
 from vision import run_record as record
 
 W, H, FPS, SECONDS = 640, 480, 10.0, 8.0

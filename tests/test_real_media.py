@@ -16,7 +16,8 @@ import pytest
 
 from vision.evaluate import evaluate, load_labels
 from vision.io.events import read_events
-from vision.pipeline import analyze, reanalyze
+from vision.pipeline import analyze
+from vision.reanalysis import reanalyze
 from vision.judge.rules import load_rules
 
 REPO = Path(__file__).resolve().parent.parent

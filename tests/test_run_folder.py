@@ -25,7 +25,8 @@ from vision.io.run_folder import RunFolderError, SubjectPoints, load_run
 from vision.io.run_meta import (RunMetaError, check_run_json, read_run_json, record_output, upgrade_v1,
                                 write_run_json)
 from vision.judge.rules import parse_rules
-from vision.pipeline import analyze, reanalyze
+from vision.pipeline import analyze
+from vision.reanalysis import reanalyze
 from vision.run_record import input_meta, new_run_json, subject_pixels
 
 VISION = REPO / "vision"

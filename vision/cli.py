@@ -159,7 +159,8 @@ def _slug(file: str) -> str:
 
 def cmd_analyze(args) -> int:
     from vision.judge.analyzer import PersonOptions
-    from vision.pipeline import analyze, reanalyze
+    from vision.pipeline import analyze
+    from vision.reanalysis import reanalyze
     from vision.judge.rules import load_rules
 
     from vision.judge.calibration import load_profile, save_profile
@@ -237,7 +238,8 @@ def _print_event(e) -> None:
 
 def cmd_evaluate(args) -> int:
     from vision.evaluate import evaluate, find_runs, format_report, load_labels, splits_of
-    from vision.pipeline import analyze, reanalyze
+    from vision.pipeline import analyze
+    from vision.reanalysis import reanalyze
     from vision.judge.rules import load_rules
 
     doc = load_labels(args.labels)
