@@ -33,9 +33,9 @@ from vision.evaluate import find_runs  # noqa: E402
 from vision.features.hands import hand_features  # noqa: E402
 from vision.io.cache import CacheError, load_tracks  # noqa: E402
 from vision.judge.appearance_measure import (CHEEKS, FRONTAL_POINTS, HAIR_BAND, OVAL_TOP, KeptView,  # noqa: E402
-                                            _lab, _poly_mask, _disc_mask, _skin_distance, frontalness)
+                                            _disc_mask, _lab, _poly_mask, _skin_distance, frontalness,
+                                            measure_fringe, measure_hair_colour, measure_jacket)
 from vision.judge.appearance import appearance_settings  # noqa: E402
-from vision.judge.appearance_measure import measure_fringe, measure_hair_colour, measure_jacket  # noqa: E402
 from vision.judge.gestures import GuideGestureDetector  # noqa: E402
 from vision.judge.handover import HandoverDetector  # noqa: E402
 from vision.judge.rules import load_rules  # noqa: E402
@@ -63,7 +63,8 @@ def line(name: str, value, op: str, inside, outside, note: str = "") -> None:
     keeps = {">=": out >= value, "<=": out <= value}.get(op) if np.ndim(value) == 0 else \
         (out >= value[0]) & (out <= value[1])
     passed = f"; out passing it {int(keeps.sum())}/{len(out)}" if len(out) else ""
-    print(f"  {name} {value} ({op}){' ' + note if note else ''}\n    in:  {stats(inside)}\n    out: {stats(out)}{passed}")
+    print(f"  {name} {value} ({op}){' ' + note if note else ''}")
+    print(f"    in:  {stats(inside)}\n    out: {stats(out)}{passed}")
 
 
 def tune_runs(labels: Path, runs_dir: str):
@@ -101,7 +102,8 @@ class _Probe(GuideGestureDetector):
         turn = forearm[: peak + 1][~np.isnan(forearm[: peak + 1])]
         ev = super()._score(side, rows)
         self.found.append({
-            "t0": t[0], "t1": t[-1], "rest": out[0], "rise": t[int(np.argmax(out >= self.o.out_enter))] - t[0], "peak": out[peak], "duration": t[-1] - t[0],
+            "t0": t[0], "t1": t[-1], "rest": out[0],
+            "rise": t[int(np.argmax(out >= self.o.out_enter))] - t[0], "peak": out[peak], "duration": t[-1] - t[0],
             "travel": float(np.nanmax(np.linalg.norm(wrist - wrist[0], axis=1))),
             "sweep": float(np.degrees(np.ptp(np.unwrap(np.radians(turn))))) if len(turn) else np.nan,
             "drop": drop[peak], "hold": float(np.nanmedian(speed)) if np.any(speed == speed) else np.nan,
@@ -209,7 +211,7 @@ def face_px_of(track, i) -> np.ndarray:
     return track.face_xyz[i, :, :2].astype(np.float64) * np.array(track.image_wh, dtype=np.float64)
 
 
-def appearance_section(clips, rules, labels: Path) -> None:
+def appearance_section(clips, rules) -> None:
     sh = rules.appearance
     roll, px, eyes, spells, skin_skin, hair_skin, views = [], [], [], [], [], [], {}
     th = appearance_settings(rules).thresholds
@@ -240,8 +242,9 @@ def appearance_section(clips, rules, labels: Path) -> None:
             skin_skin_i, hair_i = colour_distances(view)
             skin_skin += skin_skin_i
             hair_skin += hair_i
-            for k, v in {**measure_hair_colour(view, th), **measure_fringe(view, th), **measure_jacket(view, th)}.items():
-                views.setdefault(k, []).append(v)
+            for measure in (measure_hair_colour, measure_fringe, measure_jacket):
+                for k, v in measure(view, th).items():
+                    views.setdefault(k, []).append(v)
     print("\n== appearance sampler (every tune frame with a face mesh turned <= max_yaw_deg)")
     line("max_roll_deg", sh["max_roll_deg"], "<=", [], roll, "- |roll| of frontal faces")
     line("min_face_px", sh["min_face_px"], ">=", [], px, "- face height (mesh 10 -> 152), px")
@@ -299,7 +302,7 @@ def main() -> int:
     np.seterr(all="ignore")
     guide_section(clips, rules)
     handover_section(clips, rules)
-    appearance_section(clips, rules, labels)
+    appearance_section(clips, rules)
     return 0
 
 
