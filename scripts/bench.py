@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """Speed and memory of the pipeline, measured in one run on one clip.
 
-    python scripts/bench.py [CLIP] [--fps 10] [--repeats 3]
+    python scripts/bench.py [CLIP] [--fps 0] [--repeats 3]
 
-Prints, with medians over alternating repeats (machines are noisy):
-1. the bare MediaPipe loop (decode + landmarks, nothing else) vs the full
-   ``analyze`` (probe for several people + landmarks + cache + features + rules +
-   event log), and their ratio; and ``analyze`` without the probe (the
-   single-person path forced, as before several people were handled): the
-   probe's cost on a one-person clip;
+CLIP defaults to the shared seated-talking clip, analysed at every frame
+(``--fps 0``). Prints, with medians over alternating repeats (machines are noisy):
+1. the bare MediaPipe loop (decode + Holistic on every analysed frame, one
+   instance, nothing else) vs the full ``analyze`` with every default on (probe
+   for several people + landmark models side by side + object pass + cache +
+   features + rules + event log), and their ratio; ``analyze`` without the
+   probe (the single-person path forced): the probe's cost on a one-person
+   clip; and ``analyze --threads 1`` (one model instance, as a batch worker);
 2. re-analysis from the landmark cache, as a multiple of real time, on the
    clip and on its cache tiled to about ten minutes (a training session);
 3. peak memory (RSS) of ``analyze`` on the clip and on the clip repeated 4x,
@@ -31,11 +33,14 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Optional
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-DEFAULT_CLIP = REPO.parent / "shared" / "media" / "sitting" / "sideview_man_posture_sequence.mp4"
+#: the shared seated-talking clip (a trainee talking at a desk: the common case), every frame of it
+DEFAULT_CLIP = REPO.parent / "shared" / "media" / "hands_gesture" / "woman_seated_talking_hands_clasped_gesturing.mp4"
+BATCH_FPS = 10.0  # batch: the analysis rate analyze uses by default
 
 
 def bare_loop(clip: str, fps: float) -> tuple:
@@ -51,8 +56,10 @@ def bare_loop(clip: str, fps: float) -> tuple:
     return time.perf_counter() - t0, n
 
 
-def full_analyze(clip: str, fps: float, out: str, probe: bool = True) -> tuple:
-    """``analyze`` as the CLI runs it; ``probe=False``: the single-person path forced (no multi-person probe)."""
+def full_analyze(clip: str, fps: Optional[float], out: str, probe: bool = True,
+                 threads: Optional[int] = None) -> tuple:
+    """``analyze`` as the CLI runs it; ``probe=False``: the single-person path forced (no multi-person probe);
+    ``threads``: landmark-model instances (None: the default)."""
     from unittest import mock
 
     from vision.judge.rules import load_rules
@@ -62,7 +69,7 @@ def full_analyze(clip: str, fps: float, out: str, probe: bool = True) -> tuple:
     t0 = time.perf_counter()
     # probe=False: everything as the CLI runs it (object pass included) but the multi-person probe, which says "one"
     with mock.patch("vision.people_run.several", return_value=False) if not probe else contextlib.nullcontext():
-        res = analyze(clip, out, rules, sample_fps=fps, progress=False, overwrite=True)
+        res = analyze(clip, out, rules, sample_fps=fps, progress=False, overwrite=True, threads=threads)
     if probe:
         print(f"  probe: {res.info['timings'].get('probe')}, passes {res.info['timings'].get('passes')}")
     return time.perf_counter() - t0, res.info["timings"]["frames_analysed"]
@@ -188,7 +195,7 @@ def object_cost(clip: str, fps: float) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("clip", nargs="?", default=str(DEFAULT_CLIP))
-    ap.add_argument("--fps", type=float, default=10.0)
+    ap.add_argument("--fps", type=float, default=0.0, help="analysis rate (default 0: every frame)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--no-memory", action="store_true", help="skip the (slow) memory comparison")
     ap.add_argument("--batch-only", action="store_true", help="measure only the batch throughput (4.)")
@@ -196,32 +203,38 @@ def main() -> int:
     ap.add_argument("--objects-only", action="store_true", help="measure only the object detector's cost (5.)")
     args = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="bench_")
+    fps = args.fps or None  # 0: every frame
     if args.objects_only:
-        object_cost(args.clip, args.fps)
+        object_cost(args.clip, fps)
         return 0
     if args.batch_only:
-        batch_throughput(tmp, args.fps)
+        batch_throughput(tmp, BATCH_FPS)
         return 0
-    bare, full, single = [], [], []
+    bare, full, single, one = [], [], [], []
     for i in range(args.repeats):  # alternate, so drift in machine load hits all alike
-        t, n_bare = bare_loop(args.clip, args.fps)
+        t, n_bare = bare_loop(args.clip, fps)
         bare.append(t)
-        t, n_full = full_analyze(args.clip, args.fps, f"{tmp}/run{i}")
+        t, n_full = full_analyze(args.clip, fps, f"{tmp}/run{i}")
         full.append(t)
-        t, _ = full_analyze(args.clip, args.fps, f"{tmp}/single{i}", probe=False)
+        t, _ = full_analyze(args.clip, fps, f"{tmp}/single{i}", probe=False)
         single.append(t)
+        t, _ = full_analyze(args.clip, fps, f"{tmp}/one{i}", threads=1)
+        one.append(t)
     assert n_bare == n_full, (n_bare, n_full)
-    mb, mf, ms = statistics.median(bare), statistics.median(full), statistics.median(single)
+    mb, mf, ms, m1 = (statistics.median(x) for x in (bare, full, single, one))
     meta = json.loads(Path(f"{tmp}/run0/run.json").read_text())
     duration = meta["input"]["duration_s"]
     re_s = reanalysis(f"{tmp}/run0")
     tiles = max(1, int(round(600.0 / duration)))
     long_run = tiled_cache(f"{tmp}/run0", tiles, f"{tmp}/long")
     re_long = reanalysis(long_run, repeats=3)
-    print(f"clip: {args.clip} ({duration:.1f} s, {n_full} frames analysed at {args.fps:g} fps)")
+    rate = f"{args.fps:g} fps" if fps else "every frame"
+    print(f"clip: {args.clip} ({duration:.1f} s, {n_full} frames analysed, {rate})")
     print(f"bare MediaPipe loop : median {mb:.2f} s  ({1000 * mb / n_bare:.1f} ms/frame) over {args.repeats} runs")
     print(f"full analyze        : median {mf:.2f} s  ({1000 * mf / n_full:.1f} ms/frame)")
     print(f"ratio analyze/bare  : {mf / mb:.3f}")
+    print(f"analyze, --threads 1: median {m1:.2f} s = {m1 / mb:.3f} of the bare loop (one model instance, "
+          f"as a batch worker runs)")
     print(f"analyze, no probe   : median {ms:.2f} s (all else the same: the multi-person probe skipped)")
     print(f"ratio analyze/no-probe: {mf / ms:.3f}  (the cost of looking for several people)")
     print(f"re-analysis from cache: median {1000 * re_s:.1f} ms = {duration / re_s:.0f}x real time")
@@ -229,13 +242,13 @@ def main() -> int:
           f"{tiles * duration / re_long:.0f}x real time")
     if not args.no_memory:
         long_clip = repeat_video(args.clip, 4, f"{tmp}/x4.avi")
-        m1 = peak_rss_mb(args.clip, args.fps, f"{tmp}/mem1")
-        m4 = peak_rss_mb(long_clip, args.fps, f"{tmp}/mem4")
-        print(f"peak RSS analyze    : {m1:.0f} MB on the clip, {m4:.0f} MB on it repeated 4x "
-              f"(ratio {m4 / m1:.2f})")
+        r1 = peak_rss_mb(args.clip, fps, f"{tmp}/mem1")
+        r4 = peak_rss_mb(long_clip, fps, f"{tmp}/mem4")
+        print(f"peak RSS analyze    : {r1:.0f} MB on the clip, {r4:.0f} MB on it repeated 4x "
+              f"(ratio {r4 / r1:.2f})")
     if not args.no_batch:
-        batch_throughput(tmp, args.fps)
-    object_cost(args.clip, args.fps)
+        batch_throughput(tmp, BATCH_FPS)
+    object_cost(args.clip, fps)
     return 0
 
 

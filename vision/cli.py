@@ -23,6 +23,7 @@ PROGRAM = "conduct-coach"  # the console script; `python -m vision` is the same 
 
 
 _fps = number(float, 0, "frames per second", " (0 = every frame)")
+_threads = number(int, 1, "a whole number of model instances")
 
 
 def _window(text: Optional[str]) -> Optional[Tuple[float, float]]:
@@ -120,6 +121,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="re-run features and rules on a previous run's landmark cache (no models, seconds)")
     a.add_argument("--overwrite", action="store_true",
                    help="--out may hold a previous run: clear its files and outputs first (they are listed)")
+    a.add_argument("--threads", type=_threads, default=None, metavar="N",
+                   help="landmark-model instances run side by side on this recording (default: one a core, at "
+                        "most 2; batch workers use 1)")
     a.add_argument("--quiet", action="store_true", help="no progress bar")
 
     e = sub.add_parser("evaluate", help="score runs against labelled intervals")
@@ -198,7 +202,7 @@ def cmd_analyze(args) -> int:
                   appearance=None if args.no_appearance else args.fringe_rule,
                   on_event=_print_event if live else None, overwrite=args.overwrite,
                   backend=args.backend, models=args.models, subject=args.subject, customer=args.customer,
-                  judge=args.judge)
+                  judge=args.judge, threads=args.threads)
     _say_cleared(res)
     _say_people(res.info)
     if args.save_profile and res.info.get("baseline"):
