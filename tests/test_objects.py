@@ -25,12 +25,13 @@ MOUTH = {9: (310, 150), 10: (330, 150)}
 
 
 def test_crops_are_centred_on_the_hands_and_sized_by_the_shoulders():
-    """A right hand at (200, 300) gets a square crop of 1.2 shoulder widths centred there."""
-    p = _person({**SHOULDERS, **MOUTH, 16: (200, 300), 18: (200, 300), 20: (200, 300), 22: (200, 300)})
+    """A right hand at chest height (200, 260) gets a square crop of 1.2 shoulder widths centred there (and no lap
+    crop: the hand is not below the chest)."""
+    p = _person({**SHOULDERS, **MOUTH, 16: (200, 260), 18: (200, 260), 20: (200, 260), 22: (200, 260)})
     boxes = crop_boxes(p, WH)
     assert set(boxes) == {"right_hand", "mouth"}
     x0, y0, x1, y1 = boxes["right_hand"]
-    assert (x0 + x1) / 2 == pytest.approx(200, abs=1) and (y0 + y1) / 2 == pytest.approx(300, abs=1)
+    assert (x0 + x1) / 2 == pytest.approx(200, abs=1) and (y0 + y1) / 2 == pytest.approx(260, abs=1)
     assert x1 - x0 == pytest.approx(CROP_SW["right_hand"] * 120, abs=2)
 
 

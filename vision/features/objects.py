@@ -36,6 +36,8 @@ VOTE_S = 2.0  # the vote's trailing window: about 4 detector runs at 2 per secon
 OBJECT_FEATURES: Dict[str, tuple] = {  # one (unit, description) line a feature, the same table shape in every feature module: data, not logic
     "phone_held": ("score", "best phone-like hit (cell phone, remote) around a hand or the mouth (0: looked, none; "
                    "NaN: the object detector did not run)"),
+    "phone_lap": ("score", "best phone-like hit in the lap crop, below hands held below the chest (0: looked, none; "
+                  "NaN: not run)"),
     "mouth_object": ("score", "best cup, bottle, glass, utensil or food hit whose box is at the mouth (0: looked, "
                      "none; NaN: not run)"),
     "hand_object": ("score", "best cup, bottle, glass, utensil or food hit around a hand (0: looked, none; NaN: not run)"),
@@ -43,6 +45,7 @@ OBJECT_FEATURES: Dict[str, tuple] = {  # one (unit, description) line a feature,
 OBJECT_TEMPORAL_FEATURES: Dict[str, tuple] = {
     "phone_vote_2s": ("share", "share of the object detector's runs in the trailing 2 s with phone_held >= 0.5 "
                       "(NaN: it did not run)"),
+    "phone_lap_vote_2s": ("share", "share of the runs in the trailing 2 s with phone_lap >= 0.5 (NaN: not run)"),
     "mouth_object_vote_2s": ("share", "share of the runs in the trailing 2 s with mouth_object >= 0.4 (NaN: not run)"),
     "hand_object_vote_2s": ("share", "share of the runs in the trailing 2 s with hand_object >= 0.5: the hands hold "
                             "food or a drink (NaN: not run)"),
@@ -50,6 +53,8 @@ OBJECT_TEMPORAL_FEATURES: Dict[str, tuple] = {
 _G = {name: i for i, name in enumerate(GROUP_NAMES)}
 _MOUTH_GROUPS = [_G["drink"], _G["utensil"], _G["food"]]
 _HAND_CROPS = [CROP_NAMES.index("left_hand"), CROP_NAMES.index("right_hand")]
+_HELD_CROPS = _HAND_CROPS + [CROP_NAMES.index("mouth")]
+_LAP = CROP_NAMES.index("lap")
 
 
 def _max_score(scores: np.ndarray) -> np.ndarray:
@@ -62,7 +67,8 @@ def _max_score(scores: np.ndarray) -> np.ndarray:
 def object_features(track: LandmarkTrack, pose: np.ndarray, scale: np.ndarray) -> Dict[str, np.ndarray]:
     """The features of :data:`OBJECT_FEATURES` per row (``pose`` in square coordinates, ``scale`` in image heights)."""
     obj = track.objects.astype(np.float64)  # (T, group, crop, 5)
-    out = {"phone_held": _max_score(obj[:, _G["phone"], :, 0])}
+    out = {"phone_held": _max_score(obj[:, _G["phone"], _HELD_CROPS, 0]),
+           "phone_lap": _max_score(obj[:, _G["phone"], [_LAP], 0])}
     mouth = g.mid(pose[:, MOUTH_L], pose[:, MOUTH_R])  # (T, 2), square coordinates
     boxes = obj[:, _MOUTH_GROUPS][..., 1:].copy()  # (T, 3, crop, 4)
     boxes[..., [0, 2]] *= track.aspect
@@ -81,7 +87,8 @@ def object_features(track: LandmarkTrack, pose: np.ndarray, scale: np.ndarray) -
 def object_temporal(values: Dict[str, np.ndarray], t: np.ndarray, from_index: int = 0) -> Dict[str, np.ndarray]:
     """The votes of :data:`OBJECT_TEMPORAL_FEATURES` for rows ``from_index`` on (causal)."""
     out = {}
-    for vote, name, key in (("phone_vote_2s", "phone_held", "phone"), ("mouth_object_vote_2s", "mouth_object", "mouth"),
+    for vote, name, key in (("phone_vote_2s", "phone_held", "phone"), ("phone_lap_vote_2s", "phone_lap", "phone"),
+                            ("mouth_object_vote_2s", "mouth_object", "mouth"),
                             ("hand_object_vote_2s", "hand_object", "hand")):
         v = values[name]
         hit = np.where(np.isnan(v), np.nan, (v >= MIN_SCORE[key]).astype(float))
