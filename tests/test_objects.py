@@ -117,6 +117,31 @@ def test_object_hits_survive_the_landmark_cache(tmp_path):
     assert np.isnan(load_tracks(tmp_path)[0].objects).all()
 
 
+def test_a_cache_from_before_the_lap_crop_reads_back_with_the_lap_not_run(tmp_path):
+    """A cache written with 3 object crops (hands, mouth): its hits read back in place, the lap crop NaN (not run),
+    and the object pass can write the 4-crop array over it."""
+    from vision.detect.landmarks import FrameLandmarks
+    from vision.detect.objects import CROP_NAMES
+    from vision.io.cache import LandmarkCacheWriter, load_tracks, store_person_array
+
+    p = _person({**SHOULDERS, **MOUTH})
+    w = LandmarkCacheWriter(tmp_path, WH)
+    w.append(FrameLandmarks(0, 0.0, [p]))
+    w.close()
+    part = next((tmp_path / "landmarks").glob("part-*.npz"))
+    with np.load(part) as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays["objects"] = np.full(arrays["objects"].shape[:2] + (3, 5), np.nan, np.float32)
+    arrays["objects"][:, 0, 1] = (0.8, 0.1, 0.2, 0.3, 0.4)
+    np.savez_compressed(part, **arrays)
+    back = load_tracks(tmp_path)[0].objects[0]
+    assert back.shape[1] == len(CROP_NAMES) and np.isnan(back[:, CROP_NAMES.index("lap")]).all()
+    assert back[0, 1, 0] == pytest.approx(0.8)
+    new = np.zeros((1,) + back.shape, np.float32)
+    store_person_array(tmp_path, 0, "objects", new)
+    assert np.array_equal(load_tracks(tmp_path)[0].objects, new)
+
+
 @pytest.mark.real
 def test_the_object_pass_runs_on_a_still_and_is_named_in_run_json(media_runs):
     """The mimed call sign (tune, no phone): the detector ran on the still, its phone-like call stays below the
