@@ -117,3 +117,41 @@ def test_hand_face_size_is_the_hand_at_the_face_not_the_larger_one():
     alone = compute_features(make_track([make_person(hand_at="cheek")]))["hand_face_size"][0]
     both = compute_features(make_track([dataclasses.replace(p, left_hand_xyz=big)]))["hand_face_size"][0]
     assert both == pytest.approx(alone, rel=1e-3) and alone < 0.62
+
+
+def test_a_hand_holding_food_at_the_chin_is_not_a_face_touch_but_a_bare_hand_is(rules):
+    """Precedence: a hand at the chin where the detector sees food in the hand crop (peeling fruit under the chin,
+    a bite on its way) is not a face touch; the same hand where it looked and saw nothing is one."""
+    chin = make_person(hand_at="chin")
+    assert "gesture.face_touch" not in _rules_fired(rules, object_runs([with_object(chin, "food")] * 30))
+    assert "gesture.face_touch" in _rules_fired(rules, object_runs([with_object(chin, None)] * 30))
+
+
+def test_a_weak_food_hit_in_the_hand_does_not_clear_a_face_touch(rules):
+    """A hit below MIN_SCORE['hand'] (a brush or a cigarette read as a utensil) leaves the face touch standing."""
+    chin = with_object(make_person(hand_at="chin"), "utensil", score=MIN_SCORE["hand"] - 0.05)
+    assert compute_features(_track([chin] * 5))["hand_object_vote_2s"][-1] == 0.0
+    assert "gesture.face_touch" in _rules_fired(rules, object_runs([chin] * 30))
+
+
+def test_hand_object_reads_the_hand_crops_only():
+    """hand_object: a cup in a hand crop scores; a cup found in the mouth or lap crop does not; not run: NaN."""
+    p = make_person(hand_at="lap")
+    looked = ("left_hand", "right_hand", "mouth", "lap")
+    held = compute_features(_track([with_object(p, "drink", crop="left_hand", score=0.7, looked=looked)]))
+    lap = compute_features(_track([with_object(p, "drink", crop="lap", score=0.7, looked=looked)]))
+    assert held["hand_object"][0] == pytest.approx(0.7, abs=1e-3) and lap["hand_object"][0] == 0.0
+    assert np.isnan(compute_features(_track([p]))["hand_object"][0])
+
+
+def test_a_phone_in_the_lap_crop_is_phone_use_only_with_the_head_bowed_to_it(rules):
+    """The lap crop's phone is its own evidence (phone_lap, not phone_held): with the head bowed to the lap it is a
+    phone event; with the head level it is not (the lap crop alone is no phone held up)."""
+    looked = ("left_hand", "right_hand", "lap")
+    bowed, ahead = make_person(hand_at="lap", neck_flexion_deg=30), make_person(hand_at="lap")
+    in_lap = with_object(bowed, "phone", crop="lap", looked=looked)
+    values = compute_features(_track([in_lap]))
+    assert values["phone_lap"][0] == pytest.approx(0.8, abs=1e-3) and values["phone_held"][0] == 0.0
+    assert "gesture.phone" in _rules_fired(rules, object_runs([in_lap] * 30))
+    level = with_object(ahead, "phone", crop="lap", looked=looked)
+    assert "gesture.phone" not in _rules_fired(rules, object_runs([level] * 30))

@@ -25,12 +25,13 @@ MOUTH = {9: (310, 150), 10: (330, 150)}
 
 
 def test_crops_are_centred_on_the_hands_and_sized_by_the_shoulders():
-    """A right hand at (200, 300) gets a square crop of 1.2 shoulder widths centred there."""
-    p = _person({**SHOULDERS, **MOUTH, 16: (200, 300), 18: (200, 300), 20: (200, 300), 22: (200, 300)})
+    """A right hand at chest height (200, 260) gets a square crop of 1.2 shoulder widths centred there (and no lap
+    crop: the hand is not below the chest)."""
+    p = _person({**SHOULDERS, **MOUTH, 16: (200, 260), 18: (200, 260), 20: (200, 260), 22: (200, 260)})
     boxes = crop_boxes(p, WH)
     assert set(boxes) == {"right_hand", "mouth"}
     x0, y0, x1, y1 = boxes["right_hand"]
-    assert (x0 + x1) / 2 == pytest.approx(200, abs=1) and (y0 + y1) / 2 == pytest.approx(300, abs=1)
+    assert (x0 + x1) / 2 == pytest.approx(200, abs=1) and (y0 + y1) / 2 == pytest.approx(260, abs=1)
     assert x1 - x0 == pytest.approx(CROP_SW["right_hand"] * 120, abs=2)
 
 
@@ -114,6 +115,31 @@ def test_object_hits_survive_the_landmark_cache(tmp_path):
         old = {k: z[k] for k in z.files if k != "objects"}
     np.savez_compressed(part, **old)
     assert np.isnan(load_tracks(tmp_path)[0].objects).all()
+
+
+def test_a_cache_from_before_the_lap_crop_reads_back_with_the_lap_not_run(tmp_path):
+    """A cache written with 3 object crops (hands, mouth): its hits read back in place, the lap crop NaN (not run),
+    and the object pass can write the 4-crop array over it."""
+    from vision.detect.landmarks import FrameLandmarks
+    from vision.detect.objects import CROP_NAMES
+    from vision.io.cache import LandmarkCacheWriter, load_tracks, store_person_array
+
+    p = _person({**SHOULDERS, **MOUTH})
+    w = LandmarkCacheWriter(tmp_path, WH)
+    w.append(FrameLandmarks(0, 0.0, [p]))
+    w.close()
+    part = next((tmp_path / "landmarks").glob("part-*.npz"))
+    with np.load(part) as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays["objects"] = np.full(arrays["objects"].shape[:2] + (3, 5), np.nan, np.float32)
+    arrays["objects"][:, 0, 1] = (0.8, 0.1, 0.2, 0.3, 0.4)
+    np.savez_compressed(part, **arrays)
+    back = load_tracks(tmp_path)[0].objects[0]
+    assert back.shape[1] == len(CROP_NAMES) and np.isnan(back[:, CROP_NAMES.index("lap")]).all()
+    assert back[0, 1, 0] == pytest.approx(0.8)
+    new = np.zeros((1,) + back.shape, np.float32)
+    store_person_array(tmp_path, 0, "objects", new)
+    assert np.array_equal(load_tracks(tmp_path)[0].objects, new)
 
 
 @pytest.mark.real

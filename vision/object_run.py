@@ -9,6 +9,7 @@ features' votes skip.
 """
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 from typing import Dict, Optional, Tuple
@@ -17,7 +18,8 @@ import numpy as np
 
 from vision.detect.landmarks import FrameLandmarks, LandmarkTrack, PersonLandmarks
 from vision.detect.models import file_entry
-from vision.detect.objects import ObjectDetector, crop_boxes, default_model_path, encode_hits
+from vision.detect.objects import (HAND_POINTS, HAND_SEEN, ObjectDetector, crop_boxes, default_model_path, encode_hits,
+                                   merge_crops)
 from vision.features.skeleton import body_scale, pose_points
 
 #: Detector runs per second of video: a phone call or a drink lasts seconds, and the features vote over 2 s
@@ -33,14 +35,47 @@ def subject_scale_px(person: PersonLandmarks, image_wh: Tuple[int, int]) -> Opti
     return scale if scale > 0 else None
 
 
-class ObjectPass:
-    """Runs the detector on a frame when due; ``calls`` and ``seconds`` add up its cost."""
+#: A hand is in the face region when a hand point is within this of a face point of the pose (shoulder widths):
+#: the face is about 0.6 SW across, and the pose's hand points sit up to 0.2 SW behind the fingertips, so 0.35 SW
+#: holds a hand about to touch (the face-touch rules enter at 0.09 SW from the fingertips: geometry).
+NEAR_FACE_SW = 0.35
+FACE_POINTS = tuple(range(11))  # the pose's nose, eyes, ears and mouth corners
 
-    def __init__(self, model_path: Path, image_wh: Tuple[int, int], still: bool, rate_hz: float = RATE_HZ):
+
+def hand_near_face(person: PersonLandmarks, image_wh: Tuple[int, int], scale_px: Optional[float]) -> bool:
+    """A seen hand point of the pose is within :data:`NEAR_FACE_SW` of a seen face point (False: not seen)."""
+    if scale_px is None:
+        return False
+    wh = np.asarray(image_wh, dtype=np.float64)
+    xy = person.pose_xyz[:, :2].astype(np.float64) * wh
+    vis = np.nan_to_num(person.pose_visibility, nan=0.0)
+    face = xy[list(FACE_POINTS)][vis[list(FACE_POINTS)] >= 0.5]
+    hand_idx = [i for idx in HAND_POINTS.values() for i in idx]
+    hands = xy[hand_idx][vis[hand_idx] >= HAND_SEEN]
+    face, hands = face[~np.isnan(face).any(axis=1)], hands[~np.isnan(hands).any(axis=1)]
+    if not len(face) or not len(hands):
+        return False
+    d = np.linalg.norm(hands[:, None] - face[None], axis=-1)
+    return bool(d.min() <= NEAR_FACE_SW * scale_px)
+
+
+class ObjectPass:
+    """Runs the detector on a frame when due; ``calls`` (detector calls) and ``seconds`` add up its cost.
+
+    Due (:meth:`due`): on the first frame of each ``1 / rate_hz`` bucket of the timeline (a fixed grid, so the
+    same frames are looked at however a run is split into pieces), on every still, and on the frame where a hand
+    enters the face region (:func:`hand_near_face`), so a hand at the mouth is looked at when it arrives.
+    ``frame_period_s``: the analysed frames' spacing; with it the grid needs no earlier frame (a piece of a run
+    that starts mid-bucket does not run on its first frame), without it the last frame offered stands in.
+    """
+
+    def __init__(self, model_path: Path, image_wh: Tuple[int, int], still: bool, rate_hz: float = RATE_HZ,
+                 frame_period_s: Optional[float] = None):
         self.model_path, self.image_wh, self.still = Path(model_path), tuple(image_wh), still
-        self.period = 1.0 / rate_hz
-        self._last: Optional[float] = None
-        self.calls, self.seconds = 0, 0.0
+        self.rate_hz, self.frame_period_s = rate_hz, frame_period_s
+        self._prev_t: Optional[float] = None
+        self._prev_near = False
+        self.calls, self.runs, self.extra_runs, self.seconds = 0, 0, 0, 0.0
         self._det: Optional[ObjectDetector] = None
 
     @classmethod
@@ -61,21 +96,39 @@ class ObjectPass:
         """run.json's ``models.files.objects``."""
         return file_entry(self.model_path)
 
-    def due(self, t: float) -> bool:
-        return self.still or self._last is None or t - self._last >= self.period - 1e-6
+    def _bucket(self, t: float) -> int:
+        return math.floor(round(t * self.rate_hz, 6))  # rounded: 0.1 * 5 must land in bucket 0.5 s, not just below
+
+    def on_grid(self, t: float) -> bool:
+        """``t`` is the first frame of its bucket of the ``1 / rate_hz`` grid."""
+        prev = self._prev_t if self._prev_t is not None else (
+            None if self.frame_period_s is None else t - self.frame_period_s)
+        return prev is None or self._bucket(t) > self._bucket(prev)
+
+    def due(self, t: float, near_face: bool = False) -> bool:
+        """A run is due at ``t``: a still, the grid, or a hand just entered the face region (``near_face`` now, not
+        on the frame before)."""
+        return self.still or self.on_grid(t) or (near_face and not self._prev_near)
 
     def offer(self, image_bgr: np.ndarray, t: float, person: Optional[PersonLandmarks]) -> None:
-        """Look for objects around ``person``'s hands and mouth if a run is due (nothing without a person)."""
-        if person is None or self._det is None or not self.due(t):
+        """Look for objects around ``person``'s hands, mouth and lap if a run is due (nothing without a person)."""
+        scale = None if person is None else subject_scale_px(person, self.image_wh)
+        near = person is not None and hand_near_face(person, self.image_wh, scale)
+        due = self.due(t, near)
+        extra = due and not (self.still or self.on_grid(t))
+        self._prev_t, self._prev_near = t, near
+        if person is None or self._det is None or not due:
             return
-        crops = crop_boxes(person, self.image_wh, subject_scale_px(person, self.image_wh))
+        crops = crop_boxes(person, self.image_wh, scale)
         if not crops:
             return
-        self._last = t
+        calls = merge_crops(crops)
         t0 = time.perf_counter()
-        hits = self._det.detect(image_bgr, crops)
+        hits = self._det.detect_calls(image_bgr, calls)
         self.seconds += time.perf_counter() - t0
-        self.calls += len(crops)
+        self.calls += len(calls)
+        self.runs += 1
+        self.extra_runs += int(extra)
         person.objects = encode_hits(hits, crops, self.image_wh)
 
 
@@ -95,7 +148,7 @@ def backfill(run_dir: str, models: Optional[str] = None, rate_hz: float = RATE_H
     obj = ObjectPass.open(models, wh, bool(meta.get("still")))
     if obj is None:
         raise FileNotFoundError("no object detector file in the models folder")
-    obj.period = 1.0 / rate_hz
+    obj.rate_hz = rate_hz
     with obj, FrameSource(meta["source"], sample_fps=meta.get("sample_fps")) as src:
         for frame in src:
             i = row_of.get(frame.index)
@@ -104,12 +157,13 @@ def backfill(run_dir: str, models: Optional[str] = None, rate_hz: float = RATE_H
             person = PersonLandmarks(sid, **{n: getattr(track, n)[i] for n in
                                              ("pose_xyz", "pose_visibility", "pose_world_xyz", "face_xyz",
                                               "left_hand_xyz", "right_hand_xyz")})
-            if np.isnan(person.pose_xyz[:, 0]).all():
-                continue
-            obj.offer(frame.image_bgr, float(track.timestamp_s[i]), person)
-            out[i] = person.objects
+            seen = not np.isnan(person.pose_xyz[:, 0]).all()
+            obj.offer(frame.image_bgr, float(track.timestamp_s[i]), person if seen else None)  # as the pipeline does
+            if seen:
+                out[i] = person.objects
     store_person_array(run_dir, sid, "objects", out)
     doc.setdefault("models", {}).setdefault("files", {})["objects"] = obj.meta()
     from vision.io.run_meta import write_run_json
     write_run_json(run_dir, doc)
-    return {"frames": len(track), "calls": obj.calls, "seconds": round(obj.seconds, 3)}
+    return {"frames": len(track), "runs": obj.runs, "extra_runs": obj.extra_runs, "calls": obj.calls,
+            "seconds": round(obj.seconds, 3)}

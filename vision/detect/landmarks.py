@@ -14,9 +14,10 @@ import numpy as np
 
 N_POSE, N_FACE, N_HAND = 33, 478, 21
 #: Object evidence per person and frame: (group, crop, [score, x0, y0, x1, y1]) with the groups and crops of
-#: ``vision.detect.objects`` (OBJECT_GROUP_NAMES x CROP_NAMES); box in normalised image coordinates. All NaN:
-#: the object detector did not run on that crop; score 0 and a NaN box: it ran and found nothing of the group.
-N_OBJECT_GROUPS, N_OBJECT_CROPS = 4, 3
+#: ``vision.detect.objects`` (OBJECT_GROUP_NAMES x CROP_NAMES: hands, mouth, lap); box in normalised image
+#: coordinates (a cache from before the lap crop holds 3 crops: the loader pads it with NaN). All NaN: the object
+#: detector did not run on that crop; score 0 and a NaN box: it ran and found nothing of the group.
+N_OBJECT_GROUPS, N_OBJECT_CROPS = 4, 4
 
 #: name -> expected trailing shape, for every per-person array
 PERSON_ARRAYS: Dict[str, tuple] = {

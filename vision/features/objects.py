@@ -25,7 +25,9 @@ from vision.features.skeleton import MOUTH_L, MOUTH_R
 #: hanging at the waist after its labelled use); >= 0.6 holds 28 % and 5 %; >= 0.4, 68 % and 14 %. 0.5 separates
 #: best (crops of 0.8 and 1.6 SW separate worse at every threshold). Mouth objects: a cup at the lips scored 0.41
 #: on the tune drinking clip.
-MIN_SCORE = {"phone": 0.5, "mouth": 0.4}
+#: Objects in a hand: 0.5 as for the phone; on the tune split the bare hands at the face drew hits of at most 0.40
+#: (a make-up brush, a cigarette), a mug at the lips 0.43.
+MIN_SCORE = {"phone": 0.5, "mouth": 0.4, "hand": 0.5}
 #: An object is at the mouth when its box comes within this of the mouth centre (shoulder widths): a cup rim
 #: or a spoon touches the lips (gap 0) and the pose's mouth points jitter by about 0.05 SW (geometry).
 AT_MOUTH_GAP = 0.1
@@ -34,16 +36,25 @@ VOTE_S = 2.0  # the vote's trailing window: about 4 detector runs at 2 per secon
 OBJECT_FEATURES: Dict[str, tuple] = {  # one (unit, description) line a feature, the same table shape in every feature module: data, not logic
     "phone_held": ("score", "best phone-like hit (cell phone, remote) around a hand or the mouth (0: looked, none; "
                    "NaN: the object detector did not run)"),
+    "phone_lap": ("score", "best phone-like hit in the lap crop, below hands held below the chest (0: looked, none; "
+                  "NaN: not run)"),
     "mouth_object": ("score", "best cup, bottle, glass, utensil or food hit whose box is at the mouth (0: looked, "
                      "none; NaN: not run)"),
+    "hand_object": ("score", "best cup, bottle, glass, utensil or food hit around a hand (0: looked, none; NaN: not run)"),
 }
 OBJECT_TEMPORAL_FEATURES: Dict[str, tuple] = {
     "phone_vote_2s": ("share", "share of the object detector's runs in the trailing 2 s with phone_held >= 0.5 "
                       "(NaN: it did not run)"),
+    "phone_lap_vote_2s": ("share", "share of the runs in the trailing 2 s with phone_lap >= 0.5 (NaN: not run)"),
     "mouth_object_vote_2s": ("share", "share of the runs in the trailing 2 s with mouth_object >= 0.4 (NaN: not run)"),
+    "hand_object_vote_2s": ("share", "share of the runs in the trailing 2 s with hand_object >= 0.5: the hands hold "
+                            "food or a drink (NaN: not run)"),
 }
 _G = {name: i for i, name in enumerate(GROUP_NAMES)}
 _MOUTH_GROUPS = [_G["drink"], _G["utensil"], _G["food"]]
+_HAND_CROPS = [CROP_NAMES.index("left_hand"), CROP_NAMES.index("right_hand")]
+_HELD_CROPS = _HAND_CROPS + [CROP_NAMES.index("mouth")]
+_LAP = CROP_NAMES.index("lap")
 
 
 def _max_score(scores: np.ndarray) -> np.ndarray:
@@ -56,7 +67,8 @@ def _max_score(scores: np.ndarray) -> np.ndarray:
 def object_features(track: LandmarkTrack, pose: np.ndarray, scale: np.ndarray) -> Dict[str, np.ndarray]:
     """The features of :data:`OBJECT_FEATURES` per row (``pose`` in square coordinates, ``scale`` in image heights)."""
     obj = track.objects.astype(np.float64)  # (T, group, crop, 5)
-    out = {"phone_held": _max_score(obj[:, _G["phone"], :, 0])}
+    out = {"phone_held": _max_score(obj[:, _G["phone"], _HELD_CROPS, 0]),
+           "phone_lap": _max_score(obj[:, _G["phone"], [_LAP], 0])}
     mouth = g.mid(pose[:, MOUTH_L], pose[:, MOUTH_R])  # (T, 2), square coordinates
     boxes = obj[:, _MOUTH_GROUPS][..., 1:].copy()  # (T, 3, crop, 4)
     boxes[..., [0, 2]] *= track.aspect
@@ -68,13 +80,16 @@ def object_features(track: LandmarkTrack, pose: np.ndarray, scale: np.ndarray) -
     at = np.where(gap <= AT_MOUTH_GAP, scores, 0.0)  # a hit away from the mouth (or with no box): not at it
     at = np.where(np.isnan(scores) | np.isnan(mouth[:, None, None, 0]), np.nan, at)
     out["mouth_object"] = _max_score(at.reshape(len(obj), -1))
+    out["hand_object"] = _max_score(obj[:, _MOUTH_GROUPS][:, :, _HAND_CROPS, 0].reshape(len(obj), -1))
     return out
 
 
 def object_temporal(values: Dict[str, np.ndarray], t: np.ndarray, from_index: int = 0) -> Dict[str, np.ndarray]:
     """The votes of :data:`OBJECT_TEMPORAL_FEATURES` for rows ``from_index`` on (causal)."""
     out = {}
-    for vote, name, key in (("phone_vote_2s", "phone_held", "phone"), ("mouth_object_vote_2s", "mouth_object", "mouth")):
+    for vote, name, key in (("phone_vote_2s", "phone_held", "phone"), ("phone_lap_vote_2s", "phone_lap", "phone"),
+                            ("mouth_object_vote_2s", "mouth_object", "mouth"),
+                            ("hand_object_vote_2s", "hand_object", "hand")):
         v = values[name]
         hit = np.where(np.isnan(v), np.nan, (v >= MIN_SCORE[key]).astype(float))
         out[vote] = g.trailing_mean(hit, t, VOTE_S, from_index)

@@ -205,10 +205,20 @@ def load_tracks(run_dir: str | Path) -> Dict[int, LandmarkTrack]:
             if not all(name in d for d in datas):  # a cache older than the array (object hits): not seen
                 arrays[name] = arr
                 continue
-            arr[rows[mine]] = np.concatenate([d[name] for d in datas])[mine]
+            stored = np.concatenate([d[name] for d in datas])[mine]
+            if stored.shape[1:] != shape:  # a cache with fewer object crops (before the lap crop): the rest not run
+                stored = _pad_nan(stored, shape)
+            arr[rows[mine]] = stored
             arrays[name] = arr
         tracks[pid] = LandmarkTrack(pid, wh, times, index, **arrays)
     return tracks
+
+
+def _pad_nan(values: np.ndarray, shape: tuple) -> np.ndarray:
+    """``values`` (rows + a smaller trailing shape) in the leading corner of NaN arrays of ``shape``."""
+    out = np.full((len(values),) + shape, np.nan, np.float32)
+    out[(slice(None),) + tuple(slice(0, k) for k in values.shape[1:])] = values
+    return out
 
 
 def store_person_array(run_dir: str | Path, person_id: int, name: str, values: np.ndarray) -> None:
@@ -222,7 +232,7 @@ def store_person_array(run_dir: str | Path, person_id: int, name: str, values: n
         n = len(arrays["frame_index"])
         mine = arrays["person_id"] == person_id
         stored = arrays.get(name)
-        if stored is None:
+        if stored is None or stored.shape[1:] != shape:  # absent, or older with fewer object crops: written anew
             stored = np.full((len(arrays["person_id"]),) + shape, np.nan, np.float32)
         stored[mine] = values[row:row + n][arrays["row_frame"][mine]]
         arrays[name] = stored
