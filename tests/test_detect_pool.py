@@ -66,8 +66,20 @@ def test_results_come_back_in_input_order_each_frame_landmarked_once():
     assert pool.seconds > 0
 
 
+@pytest.mark.parametrize("chunk", [3, 16])
+def test_runs_of_chunk_frames_go_to_each_instance_in_turn(chunk):
+    """chunk=3 over 20 frames: instance 0 takes 0-2, 6-8, ...; instance 1 takes 3-5, 9-11, ...: each tracks
+    consecutive frames, and the output is still in input order."""
+    with DetectorPool(lambda: Recorder(delay_s=0.001), workers=2, chunk=chunk) as pool:
+        out = [f.index for f, _ in pool.run(frames(20))]
+    assert out == list(range(20))
+    a, b = Recorder.instances
+    assert a.seen == [i / 10 for i in range(20) if (i // chunk) % 2 == 0]
+    assert b.seen == [i / 10 for i in range(20) if (i // chunk) % 2 == 1]
+
+
 def test_frames_in_flight_stay_bounded():
-    """The pool reads ahead at most workers * (AHEAD + 1) frames beyond what it has given back: memory does not
+    """The pool reads ahead at most workers * chunk + AHEAD frames beyond what it has given back: memory does not
     grow with the recording even when the caller is slow."""
     read = []
 
@@ -76,9 +88,9 @@ def test_frames_in_flight_stay_bounded():
             read.append(f.index)
             yield f
 
-    with DetectorPool(Recorder, workers=2) as pool:
+    with DetectorPool(Recorder, workers=2, chunk=4) as pool:
         for f, _ in pool.run(source()):
-            assert len(read) - f.index <= 2 * (AHEAD + 1)
+            assert len(read) - f.index <= 2 * 4 + AHEAD
             time.sleep(0.001)
     assert len(read) == 40
 

@@ -11,11 +11,11 @@ turn and gives the results back in input order::
         for frame, people in pool.run(frames):
             ...
 
-Each instance sees every ``workers``-th frame, with strictly increasing
-timestamps, so a tracking detector tracks across the other instance's frames
-(Holistic bridges a one-frame gap, or detects the person again). At most
-``workers * (AHEAD + 1)`` frames are in flight: memory does not grow with the
-recording. ``workers=1`` still overlaps decoding and judging (the caller's
+Each instance takes runs of ``chunk`` consecutive frames in turn (:data:`CHUNK`),
+with strictly increasing timestamps, so a tracking detector tracks frame to
+frame within a run and meets a jump, like a cut, between its runs. At most
+``workers * chunk + AHEAD`` frames are in flight: memory does not grow with
+the recording. ``workers=1`` still overlaps decoding and judging (the caller's
 thread) with the models (the pool's thread).
 """
 from __future__ import annotations
@@ -38,6 +38,13 @@ T = TypeVar("T")
 #: judges a frame, few enough that frames in flight stay a handful.
 AHEAD = 2
 
+#: frames in a row each instance landmarks before the next instance takes over: a tracking graph then tracks
+#: frame to frame as if alone, and meets a jump (like a cut) once every CHUNK frames. Handing out single frames
+#: in turn instead (each instance tracking across the other's frame) changed events on small, low-resolution
+#: clips of ../shared/media (a face touch on the CCTV gif, a drink on the NTU clip); runs of 16 gave the
+#: one-instance events on them. Frames in flight: ``workers * CHUNK + AHEAD``.
+CHUNK = 16
+
 #: instances side by side when not told: one a core, at most two. More would leave each a frame in three or
 #: more to track across, and a machine with many cores is better used by ``batch`` (one recording a core).
 MAX_DEFAULT_WORKERS = 2
@@ -57,10 +64,10 @@ class DetectorPool:
     instances it can exceed the wall time).
     """
 
-    def __init__(self, open_one: Callable[[], LandmarkDetector], workers: int = 1):
-        if workers < 1:
-            raise ValueError(f"workers must be at least 1, got {workers}")
-        self.workers = workers
+    def __init__(self, open_one: Callable[[], LandmarkDetector], workers: int = 1, chunk: int = 1):
+        if workers < 1 or chunk < 1:
+            raise ValueError(f"workers and chunk must be at least 1, got {workers} and {chunk}")
+        self.workers, self.chunk = workers, chunk
         self._open_one = open_one
         self._threads = [ThreadPoolExecutor(1, thread_name_prefix=f"detector{k}") for k in range(workers)]
         self._dets: List[LandmarkDetector] = []
@@ -102,14 +109,14 @@ class DetectorPool:
 
     def map(self, fn: Callable[[LandmarkDetector, T], object], items: Iterable[T]) -> Iterator[Tuple[T, object]]:
         """``(item, fn(detector, item))`` for each item, in input order; item ``i`` goes to instance
-        ``i % workers``. An error in ``fn`` is raised here, at that item; the frames after it are dropped."""
+        ``(i // chunk) % workers``. An error in ``fn`` is raised here, at that item; the frames after it are dropped."""
         if not self._dets:
             raise RuntimeError("DetectorPool used outside its with-block")
         pending: Deque[Tuple[T, Future]] = deque()
-        limit = self.workers * (AHEAD + 1)
+        limit = self.workers * self.chunk + AHEAD
         try:
             for i, item in enumerate(items):
-                k = i % self.workers
+                k = (i // self.chunk) % self.workers
                 pending.append((item, self._threads[k].submit(self._call, k, fn, item)))
                 if len(pending) >= limit:
                     done, fut = pending.popleft()
@@ -134,4 +141,4 @@ class DetectorPool:
 
 def open_pool(open_one: Callable[[], LandmarkDetector], workers: Optional[int] = None) -> DetectorPool:
     """A pool of ``workers`` instances (None: :func:`default_workers`), not yet opened."""
-    return DetectorPool(open_one, default_workers() if workers is None else workers)
+    return DetectorPool(open_one, default_workers() if workers is None else workers, CHUNK)
