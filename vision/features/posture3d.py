@@ -6,8 +6,9 @@ those points, never in the image:
 
 * ``up``: the trunk axis, hip mid -> shoulder mid;
 * ``forward``: horizontal, square to the person's shoulder-and-hip line (the line's normal, ``left x vertical``),
-  pointing the way the nose points (the nose only picks which of the two normals: a head turned less than 90 deg
-  from the trunk keeps the nose on the forward side, so turning the head never flips the sign);
+  pointing the way the nose points (the nose only picks which of the two normals, against the ears' mid point: a
+  head turned less than 90 deg from the trunk keeps the nose on the forward side, so turning the head never flips
+  the sign; it matters where the model swapped left and right);
 * the sagittal plane is (vertical, forward), the frontal plane (vertical, the person's left).
 
 View independence: a camera at another yaw around the person (front, three-quarter, side) sees the same body
@@ -56,15 +57,19 @@ def _unit(v: np.ndarray) -> np.ndarray:
         return v / g.norm(v)[:, None]
 
 
-def body_frame(world: np.ndarray):
-    """Per row the trunk axis ``up`` (not normalised) and the horizontal unit vectors ``forward`` and ``left``."""
+def body_frame(world: np.ndarray, raw_world: np.ndarray):
+    """Per row the trunk axis ``up`` (not normalised) and the horizontal unit vectors ``forward`` and ``left``.
+
+    ``world``: NaN where unseen; ``raw_world``: as the model gave it, read only for the ears' mid point (the head's
+    centre), which picks the sign: the nose lies ahead of it by ``cos(head turn)`` of its 0.1 m, positive for any
+    turn under 90 deg. One ear alone would not do (a head turned 70 deg away from it puts the nose behind it), and
+    a profile hides the far ear, so the pair is taken as the model placed it; the nose itself must be seen.
+    """
     sh = g.mid(world[:, L_SH], world[:, R_SH])
     up = sh - g.mid(world[:, L_HIP], world[:, R_HIP])
     left = (world[:, L_SH] - world[:, R_SH]) + (world[:, L_HIP] - world[:, R_HIP])
     forward = _unit(np.cross(left, -_DOWN))  # left x up = forward (right-handed: left, up, forward); horizontal
-    # The nose picks the normal: ahead of the ears (or of the shoulders if no ear pair is seen).
-    head = g.mid(world[:, L_EAR], world[:, R_EAR])
-    head = np.where(np.isnan(head), sh, head)
+    head = g.mid(raw_world[:, L_EAR], raw_world[:, R_EAR])
     ahead = np.sum((world[:, NOSE] - head) * forward, axis=1)
     flip = ahead < 0  # NaN (nose not seen): trust the left/right labels
     forward[flip] *= -1.0
@@ -85,7 +90,7 @@ def posture3d_features(world: np.ndarray, pose: np.ndarray) -> Tuple[Dict[str, n
     says which way "forward" is in the image, from the shoulders and hips, whatever the head does.
     """
     w = _seen_world(world, pose)
-    up, forward, side = body_frame(w)
+    up, forward, side = body_frame(w, np.asarray(world, dtype=np.float64))
     flexion = _angle_in_plane(up, forward)
     lateral = np.abs(_angle_in_plane(up, side))
     head = g.mid(w[:, L_EAR], w[:, R_EAR]) - g.mid(w[:, L_SH], w[:, R_SH])
