@@ -158,3 +158,12 @@ def test_a_trainee_who_starts_leaning_back_is_calibrated_on_the_upright_stretch_
     key = lambda e: (e.start_s, e.rule)  # noqa: E731
     assert [e.to_json() for e in sorted(online, key=key)] == [e.to_json() for e in sorted(events, key=key)]
     assert pa.baseline == engine.baseline
+
+
+@pytest.mark.parametrize("facing", [0.0, 60.0, "right"])
+def test_a_head_dropped_forward_past_rula_s_20_deg_band_is_a_slouch_in_every_view(facing, repo_rules):
+    upright = dict(facing=facing)
+    bowed, _ = rules_fired(segments((4.0, upright), (3.0, dict(facing=facing, neck_flexion_deg=30.0))), repo_rules)
+    assert "sit.slouch" in bowed
+    nod, _ = rules_fired(segments((4.0, upright), (3.0, dict(facing=facing, neck_flexion_deg=15.0))), repo_rules)
+    assert "sit.slouch" not in nod  # RULA's 10-20 deg band: not yet
