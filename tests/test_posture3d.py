@@ -167,3 +167,15 @@ def test_a_head_dropped_forward_past_rula_s_20_deg_band_is_a_slouch_in_every_vie
     assert "sit.slouch" in bowed
     nod, _ = rules_fired(segments((4.0, upright), (3.0, dict(facing=facing, neck_flexion_deg=15.0))), repo_rules)
     assert "sit.slouch" not in nod  # RULA's 10-20 deg band: not yet
+
+
+def test_the_calibration_settings_are_checked_at_load():
+    from vision.judge.rules import RulesError, parse_rules
+
+    text = (REPO / "rules.yaml").read_text(encoding="utf-8")
+    with pytest.raises(RulesError, match="calibration.still.trunk_flexion_deg.views"):
+        parse_rules(text.replace("views: [three-quarter, side]}", "views: [profile]}"))
+    with pytest.raises(RulesError, match="calibration.stable_on"):
+        parse_rules(text.replace("stable_on: trunk_flexion_deg", "stable_on: trunk_flexon_deg"))
+    with pytest.raises(RulesError, match="calibration.search_s"):
+        parse_rules(text.replace("search_s: 10.0", "search_s: -1"))

@@ -15,9 +15,10 @@ is seen (a trainee who walks in at 5 s is calibrated on 5-8 s); an explicit
 Which stretch: with ``calibration.search_s`` the window is not blindly the
 first seconds but the steadiest upright stretch of the first ``search_s``
 seconds (:func:`steadiest_window`): of every window of the calibration length
-starting at a row and ending within the span and the input, the one where ``calibration.stable_on`` (the trunk angle)
-varies least, counting only rows where it was seen (at least half of the
-window's rows), and only windows whose median lies in that feature's clamp range
+starting at a row and ending within the span and the input, the one where
+``calibration.stable_on`` (the trunk angle) varies least, counting only rows
+where it was seen (at least half of the window's rows), and only windows whose
+median lies in that feature's clamp range
 (upright: a stretch spent leaning back is steady too). Ties (within
 :data:`TIE_DEG2`) go to the earliest. Nothing qualifies: the window as given.
 The streaming analyzer holds its rows back until the search span has passed,
@@ -76,6 +77,8 @@ def steadiest_window(t: np.ndarray, values: np.ndarray, span: Tuple[float, float
     best: Optional[Tuple[float, float]] = None
     best_var = np.inf
     end = min(b, float(t[-1])) if len(t) else b  # whole windows only: an input may end inside the span
+    inside = (t >= a - 1e-9) & (t <= end + 1e-9)
+    t, values = t[inside], values[inside]  # a long input: only the span's rows are scanned
     starts = np.flatnonzero((t >= a - 1e-9) & (t <= end - length_s + 1e-9))
     lo, hi = upright
     for i in starts:
@@ -90,7 +93,8 @@ def steadiest_window(t: np.ndarray, values: np.ndarray, span: Tuple[float, float
     return best
 
 
-def calibration_window(table: FeatureTable, rules: RuleSet, explicit: Optional[Tuple[float, float]]) -> Tuple[float, float]:
+def calibration_window(table: FeatureTable, rules: RuleSet,
+                       explicit: Optional[Tuple[float, float]]) -> Tuple[float, float]:
     """The window (seconds of the input) the baseline is taken over; ``explicit``: ``--calibrate``, used as given."""
     if explicit is not None:
         return explicit
