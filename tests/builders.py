@@ -110,7 +110,7 @@ def _hand(tip: np.ndarray, away: np.ndarray, shape: str) -> np.ndarray:
 
 
 def make_person(trunk_pitch_deg: float = 0.0, facing: Union[str, float] = "front", side_lean_deg: float = 0.0,
-                neck_flexion_deg: float = 0.0, hand_at: Union[None, str, Tuple[float, float]] = "lap",
+                neck_flexion_deg: float = 0.0, head_yaw_deg: float = 0.0, hand_at: Union[None, str, Tuple[float, float]] = "lap",
                 hand_dist: float = 0.0, hand_model: bool = True, hand_shape: str = "point",
                 other_hand: Optional[str] = None, mouth_open: float = 0.0, smile: float = 0.0,
                 face: bool = True, hips_visible: bool = True, image_wh: Tuple[int, int] = IMAGE_WH,
@@ -119,6 +119,8 @@ def make_person(trunk_pitch_deg: float = 0.0, facing: Union[str, float] = "front
     """One person in one frame.
 
     ``facing``: 'front', 'right' / 'left' (side view, facing that image side) or a yaw in degrees.
+    ``head_yaw_deg``: the head turned this far about the neck's axis, + toward the person's left, the trunk
+    unmoved.
     ``hand_at``: the person's right hand at a face region (``ANCHORS``), a body place
     (``BODY``), normalised image ``(x, y)``, or None (not seen). ``hand_dist`` (shoulder widths)
     moves the fingertip that far from the target, in the direction the hand comes from.
@@ -128,6 +130,8 @@ def make_person(trunk_pitch_deg: float = 0.0, facing: Union[str, float] = "front
     L0, U0, F0 = _frame(yaw, 0.0, 0.0)
     L, U, _ = _frame(yaw, np.radians(trunk_pitch_deg), np.radians(side_lean_deg))
     Lh, Uh, Fh = _frame(yaw, np.radians(trunk_pitch_deg + neck_flexion_deg), np.radians(side_lean_deg))
+    turn = np.radians(head_yaw_deg)  # about the neck's own axis Uh: the head centre stays, the face turns
+    Lh, Fh = Lh * np.cos(turn) - Fh * np.sin(turn), Fh * np.cos(turn) + Lh * np.sin(turn)
     sh_mid = TORSO * U
     head = sh_mid + NECK * Uh
 

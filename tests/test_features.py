@@ -57,12 +57,12 @@ def test_facing_says_which_image_side_the_nose_points_to():
     assert abs(feats()["facing"]) < 0.05
 
 
-def test_front_view_pitch_comes_from_world_landmarks_and_the_side_view_angle_is_nan():
+def test_front_view_flexion_comes_from_world_landmarks_and_the_side_view_image_angle_is_nan():
     f = feats(trunk_pitch_deg=20.0)
     assert f["profile"] < 0.1
-    assert f["trunk_pitch_world_deg"] == pytest.approx(20.0, abs=DEG)
+    assert f["trunk_flexion_deg"] == pytest.approx(20.0, abs=DEG)
     assert np.isnan(f["trunk_pitch_deg"])  # documented: NaN in other views
-    assert feats(trunk_pitch_deg=-10.0)["trunk_pitch_world_deg"] == pytest.approx(-10.0, abs=DEG)
+    assert feats(trunk_pitch_deg=-10.0)["trunk_flexion_deg"] == pytest.approx(-10.0, abs=DEG)
 
 
 def test_neck_flexion_and_head_forward_in_a_side_view():
@@ -110,7 +110,7 @@ def test_upper_body_only_when_hips_are_not_seen():
     assert feats()["upper_body_only"] == 0.0
     f = feats(hips_visible=False)
     assert f["upper_body_only"] == 1.0
-    assert np.isnan(f["trunk_pitch_world_deg"]) and np.isnan(f["torso_yaw_deg"])
+    assert np.isnan(f["trunk_flexion_deg"]) and np.isnan(f["torso_yaw_deg"])
 
 
 # --- hands and face ----------------------------------------------------------

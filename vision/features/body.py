@@ -12,6 +12,7 @@ import numpy as np
 
 from vision.features import geometry as g
 from vision.detect.landmarks import LandmarkTrack
+from vision.features.posture3d import POSTURE3D_FEATURES, posture3d_features
 from vision.features.skeleton import (L_ANKLE, L_EAR, L_HIP, L_KNEE, L_SH, L_WR, MIN_VISIBILITY, NOSE, R_ANKLE, R_EAR,
                              R_HIP, R_KNEE, R_SH, R_WR, first_seen)
 
@@ -21,8 +22,7 @@ SIDE_VIEW = 0.6
 BODY_FEATURES: Dict[str, tuple] = {  # one (unit, description) line a feature, the same table shape in every feature module: data, not logic
     "profile": ("0..1", "how side-on the torso is: 1 - shoulder width / body_scale (0 front, 1 profile)"),
     "facing": ("-1..1", "which image side the person faces: + right, - left (nose ahead of the ears)"),
-    "trunk_pitch_deg": ("deg", "trunk (hip mid -> shoulder mid) from vertical in the sagittal plane, + forward, - backward, seen from the side (profile > 0.6; NaN in other views)"),
-    "trunk_pitch_world_deg": ("deg", "the same angle from MediaPipe's 3-D world landmarks, for front and three-quarter views (biased forward when seated: compare it relative to the person's baseline)"),
+    "trunk_pitch_deg": ("deg", "trunk (hip mid -> shoulder mid) from vertical in the sagittal plane, + forward, - backward, measured in the image, side view only (profile > 0.6; NaN in other views); every view: trunk_flexion_deg"),
     "head_height": ("shoulder widths", "ears above the shoulder line, front and three-quarter views (drops when the head sinks forward)"),
     "nose_below_ears": ("shoulder widths", "nose below the ears (grows when the head bows; pose landmarks, works on small faces)"),
     "trunk_side_deg": ("deg", "trunk from vertical in the image plane, unsigned (sideways lean in a front view)"),
@@ -42,6 +42,7 @@ BODY_FEATURES: Dict[str, tuple] = {  # one (unit, description) line a feature, t
     "wrists_apart": ("shoulder widths", "wrist to wrist"),
     "hands_height": ("torso lengths", "wrists' mid point below the shoulders: 0 at the shoulders, 1 at the hips"),
     "arms_crossed": ("0/1", "each wrist across the body's mid line toward the other side, between chest and hips (front and three-quarter views)"),
+    **POSTURE3D_FEATURES,
 }
 
 
@@ -53,18 +54,13 @@ def posture(track: LandmarkTrack, pose: np.ndarray, scale: np.ndarray) -> Dict[s
     profile = np.clip(1.0 - g.dist(pose[:, L_SH], pose[:, R_SH]) / scale, 0.0, 1.0)
     side = profile > SIDE_VIEW
     facing = np.clip((pose[:, NOSE, 0] - ear_any[:, 0]) / (0.25 * scale), -1.0, 1.0)  # nose ahead of the ears
-    side_sign = np.sign(facing)
-    image_angle = g.angle_from_vertical_deg(trunk)
-    # World landmarks: forward = lateral x up (the person's left x up points ahead).
     w = track.pose_world_xyz
+    body3d, faces = posture3d_features(w, pose)
+    # Which image side is forward in a side view: from the body's 3-D shoulder-and-hip line (a head turned toward
+    # the camera moves the nose, not the body); the nose-ear offset only where the world landmarks are not seen.
+    side_sign = np.where(np.isnan(faces), np.sign(facing), faces)
+    image_angle = g.angle_from_vertical_deg(trunk)
     w_ok = (track.pose_visibility[:, [L_SH, R_SH, L_HIP, R_HIP]] >= MIN_VISIBILITY).all(axis=1)
-    up = g.mid(w[:, L_SH], w[:, R_SH]) - g.mid(w[:, L_HIP], w[:, R_HIP])
-    fwd = np.cross((w[:, L_SH] - w[:, R_SH]) + (w[:, L_HIP] - w[:, R_HIP]), up)
-    fwd[:, 1] = 0.0  # horizontal part
-    with np.errstate(all="ignore"):
-        fwd /= g.norm(fwd)[:, None]
-    pitch_world = np.degrees(np.arctan2(np.sum(up * fwd, axis=1), -up[:, 1]))
-    pitch_world[~w_ok | side] = np.nan
     head = ear_any - sh
     cross = trunk[:, 0] * head[:, 1] - trunk[:, 1] * head[:, 0]
     neck = g.angle_between_deg(head, trunk) * np.sign(cross) * side_sign
@@ -78,7 +74,6 @@ def posture(track: LandmarkTrack, pose: np.ndarray, scale: np.ndarray) -> Dict[s
         "upper_body_only": np.where(shoulders_seen, (~hips_seen).astype(float), np.nan),
         "profile": profile, "facing": facing,
         "trunk_pitch_deg": np.where(side, image_angle * side_sign, np.nan),
-        "trunk_pitch_world_deg": pitch_world,
         "head_height": np.where(side, np.nan, (sh[:, 1] - ear_any[:, 1]) / scale),
         "nose_below_ears": (pose[:, NOSE, 1] - ear_any[:, 1]) / scale,
         "trunk_side_deg": np.abs(image_angle) * (1.0 - profile),
@@ -86,6 +81,7 @@ def posture(track: LandmarkTrack, pose: np.ndarray, scale: np.ndarray) -> Dict[s
         "head_forward": np.where(side, (ear_any[:, 0] - sh[:, 0]) * side_sign / scale, np.nan),
         "shoulder_tilt_deg": np.degrees(np.abs(np.arctan2(shoulder_line[:, 1], np.abs(shoulder_line[:, 0])))),
         "torso_yaw_deg": torso_yaw,
+        **body3d,
     }
 
 

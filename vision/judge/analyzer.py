@@ -22,7 +22,7 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from vision.judge.calibration import absolute_window, baseline_from_table, first_seen_s
+from vision.judge.calibration import calibrate, search_span
 from vision.judge.engine import Engine
 from vision.io.events import Event
 from vision.features.table import (MAX_WINDOW_S, FeatureTable, compute_features, instant_features, mouth_state,
@@ -40,7 +40,9 @@ class PersonOptions:
 
     ``calibration_window_s``: seconds of the input for the baseline (default:
     rules.yaml's window, from the subject's arrival). ``baseline``: a saved
-    profile (feature -> neutral value) used instead of calibrating.
+    profile (feature -> neutral value) used instead of calibrating. The window
+    is searched as :mod:`vision.judge.calibration` says, from the same rows in
+    both paths.
     ``customer_side``: where the customer is, seen from the camera (camera,
     left, right), if the user said so; None: the camera unless a customer is
     tracked (see :func:`vision.features.table.instant_features`).
@@ -95,8 +97,9 @@ class PersonAnalyzer:
     """Streaming analysis of one person.
 
     ``baseline`` (feature -> neutral value) skips calibration, e.g. a saved
-    profile; otherwise rows are held back until the calibration window has
-    passed, then the baseline is computed and the held rows are judged.
+    profile; otherwise rows are held back until the calibration search span
+    (``calibration.search_s`` after the subject's arrival, at most) has passed,
+    then the baseline is computed and the held rows are judged.
     """
 
     def __init__(self, rules: RuleSet, person_id: int, image_wh: Tuple[int, int], still: bool = False,
@@ -174,16 +177,14 @@ class PersonAnalyzer:
     def _calibrated(self, t: float) -> bool:
         if self.anchored and self._first_seen is None:
             return False  # the subject has not appeared yet
-        w0, w1 = absolute_window(self.window, self.anchored, self._first_seen)
+        w0, w1 = search_span(self.window, self.rules.calibration_search_s, self.anchored, self._first_seen)
         assert self._t_first is not None
         return t > w1 and t > self._t_first + (w1 - w0)
 
     def _start_engine(self) -> List[Event]:
         table = _concat(self._pending)
         self._pending = []
-        window = absolute_window(self.window, self.anchored, first_seen_s(table))
-        self.baseline = baseline_from_table(table, self.rules.relative_features(), window,
-                                            self.rules.baseline_clamp)
+        self.baseline = calibrate(table, self.rules, None if self.anchored else self.window, self._still)
         self.engine = Engine(self.rules, self.person_id, self.baseline, self._still)
         return self.engine.feed(table)
 
@@ -231,10 +232,8 @@ def analyze_track(track: LandmarkTrack, rules: RuleSet, still: bool = False,
     check_detectors(rules)
     track, customer_track = smooth_track(track, rules.smoothing), smooth_track(customer_track, rules.smoothing)
     table = _impose_posture(compute_features(track, customer_side, customer=customer_track), posture)
-    window = absolute_window(calibration_window_s or rules.calibration_window_s, calibration_window_s is None,
-                             first_seen_s(table))
     if baseline is None:
-        baseline = baseline_from_table(table, rules.relative_features(), window, rules.baseline_clamp)
+        baseline = calibrate(table, rules, calibration_window_s, still)
     engine = Engine(rules, track.person_id, baseline, still)
     events = engine.feed(table) + engine.finish()
     events += detect_hand_events(track, rules.detectors, mirrored, {k: table[k] for k in PAIR_COLUMNS})

@@ -10,7 +10,25 @@ feature not seen in the window falls back to the middle of its clamp range.
 
 The window of ``rules.yaml`` counts from the first frame in which the subject
 is seen (a trainee who walks in at 5 s is calibrated on 5-8 s); an explicit
-``--calibrate START-END`` is in seconds of the input.
+``--calibrate START-END`` is in seconds of the input and used as given.
+
+Which stretch: with ``calibration.search_s`` the window is not blindly the
+first seconds but the steadiest upright stretch of the first ``search_s``
+seconds (:func:`steadiest_window`): of every window of the calibration length
+starting at a row and ending within the span and the input, the one where
+``calibration.stable_on`` (the trunk angle) varies least, counting only rows
+where it was seen (at least half of the window's rows), and only windows whose
+median lies in that feature's clamp range
+(upright: a stretch spent leaning back is steady too). Ties (within
+:data:`TIE_DEG2`) go to the earliest. Nothing qualifies: the window as given.
+The streaming analyzer holds its rows back until the search span has passed,
+so both paths choose from the same rows (:func:`search_span`).
+
+A still image cannot be calibrated: the features of ``calibration.still`` take
+the published neutral given there (e.g. an upright trunk, 0 deg) in the views
+listed; in other views, and for every other feature, the baseline is the
+image's own value clamped to the neutral range, so only a value beyond the
+clamp by the rule's whole threshold fires.
 """
 from __future__ import annotations
 
@@ -20,6 +38,7 @@ from typing import Dict, Iterable, Optional, Tuple
 import numpy as np
 
 from vision.features.table import FeatureTable
+from vision.judge.rules import RuleSet, view_allowed
 
 
 def first_seen_s(table: FeatureTable) -> Optional[float]:
@@ -34,6 +53,78 @@ def absolute_window(window_s: Tuple[float, float], anchored: bool,
     if anchored and first_seen is not None:
         return first_seen + window_s[0], first_seen + window_s[1]
     return window_s
+
+
+#: Windows whose variance is within this of the smallest (deg^2, a 0.5 deg spread) count as equally steady.
+TIE_DEG2 = 0.25
+#: A window counts only if the feature was seen on at least this share of its rows.
+MIN_SEEN_SHARE = 0.5
+
+
+def search_span(window_s: Tuple[float, float], search_s: float, anchored: bool,
+                first_seen: Optional[float]) -> Tuple[float, float]:
+    """The seconds of the input whose rows the calibration may use: the window, widened to ``search_s``."""
+    w0, w1 = window_s
+    if anchored:
+        w1 = max(w1, w0 + search_s)
+    return absolute_window((w0, w1), anchored, first_seen)
+
+
+def steadiest_window(t: np.ndarray, values: np.ndarray, span: Tuple[float, float], length_s: float,
+                     upright: Tuple[float, float]) -> Optional[Tuple[float, float]]:
+    """The window of ``length_s`` inside ``span`` where ``values`` vary least (see the module doc), or None."""
+    a, b = span
+    best: Optional[Tuple[float, float]] = None
+    best_var = np.inf
+    end = min(b, float(t[-1])) if len(t) else b  # whole windows only: an input may end inside the span
+    inside = (t >= a - 1e-9) & (t <= end + 1e-9)
+    t, values = t[inside], values[inside]  # a long input: only the span's rows are scanned
+    starts = np.flatnonzero((t >= a - 1e-9) & (t <= end - length_s + 1e-9))
+    lo, hi = upright
+    for i in starts:
+        rows = (t >= t[i] - 1e-9) & (t <= t[i] + length_s + 1e-9)
+        v = values[rows]
+        v = v[~np.isnan(v)]
+        if len(v) < max(2, MIN_SEEN_SHARE * rows.sum()) or not lo <= float(np.median(v)) <= hi:
+            continue
+        var = float(np.var(v))
+        if var < best_var - TIE_DEG2:
+            best, best_var = (float(t[i]), float(t[i]) + length_s), var
+    return best
+
+
+def calibration_window(table: FeatureTable, rules: RuleSet,
+                       explicit: Optional[Tuple[float, float]]) -> Tuple[float, float]:
+    """The window (seconds of the input) the baseline is taken over; ``explicit``: ``--calibrate``, used as given."""
+    if explicit is not None:
+        return explicit
+    first = first_seen_s(table)
+    window = absolute_window(rules.calibration_window_s, True, first)
+    feature = rules.calibration_stable_on
+    if not rules.calibration_search_s or feature is None or first is None:
+        return window
+    span = search_span(rules.calibration_window_s, rules.calibration_search_s, True, first)
+    length = rules.calibration_window_s[1] - rules.calibration_window_s[0]
+    found = steadiest_window(table.timestamp_s, table.values[feature], span, length,
+                             rules.baseline_clamp.get(feature, (-np.inf, np.inf)))
+    return found or window
+
+
+def calibrate(table: FeatureTable, rules: RuleSet, explicit: Optional[Tuple[float, float]] = None,
+              still: bool = False) -> Dict[str, float]:
+    """The baseline of every relative feature of ``rules`` (see the module doc)."""
+    names = rules.relative_features()
+    baseline = baseline_from_table(table, names, calibration_window(table, rules, explicit), rules.baseline_clamp)
+    if still:
+        baseline.update(still_baseline(table, rules, names))
+    return baseline
+
+
+def still_baseline(table: FeatureTable, rules: RuleSet, names: Iterable[str]) -> Dict[str, float]:
+    """The published neutral of ``calibration.still`` for a still image, for the features seen in its views."""
+    profile = table.values.get("profile", np.full(len(table), np.nan))
+    return {name: neutral for name, (neutral, views) in rules.still_neutral.items()
+            if name in names and len(profile) and bool(view_allowed(profile[:1], views)[0])}
 
 
 def baseline_from_table(table: FeatureTable, features: Iterable[str], window_s: Tuple[float, float],

@@ -126,6 +126,12 @@ class RuleSet:
     appearance: Dict[str, object] = field(default_factory=dict)
     #: the ``smoothing:`` section (One Euro filter on the landmarks), see ``vision.features.smoothing``
     smoothing: SmoothingConfig = field(default_factory=SmoothingConfig)
+    #: ``calibration.search_s``: the calibration window is the steadiest stretch of ``calibration.stable_on``
+    #: within this many seconds of the subject's arrival (0: the window as given); see ``calibration.py``
+    calibration_search_s: float = 0.0
+    calibration_stable_on: Optional[str] = None
+    #: ``calibration.still``: feature -> (neutral, views) used as the baseline of a still image
+    still_neutral: Dict[str, Tuple[float, Tuple[str, ...]]] = field(default_factory=dict)
 
     @property
     def enabled(self) -> List[Rule]:
@@ -159,7 +165,7 @@ def _comparisons(node) -> List[Comparison]:
 
 # --- loading ----------------------------------------------------------------
 TOP_KEYS = {"version", "calibration", "defaults", "rules", "detectors", "appearance", "smoothing"}
-CAL_KEYS = {"window_s", "clamp"}
+CAL_KEYS = {"window_s", "clamp", "search_s", "stable_on", "still"}
 DEFAULT_KEYS = {"min_duration_s", "merge_gap_s", "severity"}
 RULE_KEYS = {"id", "kind", "clause", "severity", "message", "all", "any", "min_duration_s",
              "merge_gap_s", "peak", "evidence", "region_from", "enabled", "note", "views", "experimental"}
@@ -270,6 +276,19 @@ def parse_rules(text: str, path: str = "rules.yaml") -> RuleSet:
         if lo > hi:
             ctx.fail(f"calibration.clamp.{name}", f"low must not exceed high, got {rng!r}")
         clamp[name] = (lo, hi)
+    search_s = ctx.number("calibration.search_s", cal.get("search_s", 0.0), non_negative=True)
+    stable_on = cal.get("stable_on")
+    if stable_on is not None:
+        ctx.feature("calibration.stable_on", stable_on)
+    still = {}
+    for name, spec in (cal.get("still") or {}).items():
+        where = f"calibration.still.{name}"
+        ctx.feature(where, name)
+        ctx.keys(where, spec, {"neutral", "views"})
+        views = spec.get("views", list(VIEWS))
+        if not isinstance(views, list) or not views or any(v not in VIEWS for v in views):
+            ctx.fail(f"{where}.views", f"must be a list of views ({', '.join(VIEWS)}), got {views!r}")
+        still[name] = (ctx.number(f"{where}.neutral", spec.get("neutral")), tuple(views))
     defaults = doc.get("defaults", {}) or {}
     ctx.keys("defaults", defaults, DEFAULT_KEYS)
     raw = doc.get("rules")
@@ -294,7 +313,7 @@ def parse_rules(text: str, path: str = "rules.yaml") -> RuleSet:
     except ValueError as exc:
         raise RulesError(f"{path}: {exc}") from None
     sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return RuleSet(rules, (w0, w1), clamp, sha, path, detectors, appearance, smoothing)
+    return RuleSet(rules, (w0, w1), clamp, sha, path, detectors, appearance, smoothing, search_s, stable_on, still)
 
 
 def load_rules(path: str | Path) -> RuleSet:
