@@ -5,7 +5,9 @@ again when it ends::
 
     {"input": {"path", "size", "mtime_ns"},   # the recording's fingerprint (a folder of frames: its images')
      "rules_sha256", "sample_fps", "trainee",
-     "status": running | done | failed,  "reason": str|null}
+     "status": running | done | failed,  "reason": str|null,
+     "core": int|null,                         # the core the worker was pinned to (null: not pinned)
+     "resumed_frames": int}                    # only for a resumed run: frames taken from the landmark cache
 
 A run is done, and a re-run skips it, when its ``batch.json`` fingerprint,
 rules hash and analysis rate match and its ``run.json`` says ``complete``
