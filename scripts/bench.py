@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -161,11 +162,15 @@ def batch_throughput(tmp: str, fps: float) -> None:
     folder.mkdir()
     for i, clip in enumerate(BATCH_CLIPS):  # links, never copies
         (folder / f"{i}_{Path(clip).name}").symlink_to(media / clip)
+    load = os.getloadavg()[0]  # other work on the machine skews the ratio: say how busy it was
     one = timed_batch(str(folder), f"{tmp}/batch1", 1, fps)
     two = timed_batch(str(folder), f"{tmp}/batch2", 2, fps)
     again = timed_batch(str(folder), f"{tmp}/batch2", 2, fps)
+    cores = sorted({json.loads((d / "batch.json").read_text()).get("core") for d in Path(f"{tmp}/batch2").iterdir()
+                    if (d / "batch.json").is_file()}, key=str)
     print(f"batch of {len(BATCH_CLIPS)} clips at {fps:g} fps: 1 worker {one:.1f} s, 2 workers {two:.1f} s "
-          f"-> throughput x{one / two:.2f}")
+          f"-> throughput x{one / two:.2f} (2 workers pinned to cores {cores}; load average "
+          f"{load:.2f} before, {os.getloadavg()[0]:.2f} after, {os.cpu_count()} cores)")
     print(f"batch re-run (all done before): {again:.2f} s = {100 * again / two:.1f} % of the first run")
 
 

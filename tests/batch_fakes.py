@@ -8,11 +8,14 @@ input's bytes, so every input has its own and a run is reproducible.
 A file whose content starts with ``garbage`` is unreadable (InputError);
 ``$FAKE_ANALYZE_SLEEP`` seconds of work per recording make a batch slow
 enough to kill mid-way; ``$FAKE_ANALYZE_LOG`` collects the inputs analysed.
+``run.json``'s ``worker`` says which cores the worker process (and a thread
+it starts, as MediaPipe does) may run on, and when it worked.
 """
 from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -29,8 +32,17 @@ def expected_counts(input_path: str) -> dict:
     return {"sit.slouch": data[0] % 3, "gesture.face_touch": len(data) % 4, "face.smile": 1}
 
 
-def fake_analyze(input_path, out_dir, rules, sample_fps=None, progress=False, overwrite=False):
+def _affinity() -> list:
+    return sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+
+
+def fake_analyze(input_path, out_dir, rules, sample_fps=None, progress=False, overwrite=False, resume=False):
     t0 = time.perf_counter()
+    started = time.time()
+    seen = []
+    thread = threading.Thread(target=lambda: seen.append(_affinity()))
+    thread.start()
+    thread.join()
     if os.environ.get("FAKE_ANALYZE_LOG"):
         with open(os.environ["FAKE_ANALYZE_LOG"], "a", encoding="utf-8") as f:
             f.write(f"{input_path}\n")
@@ -51,6 +63,7 @@ def fake_analyze(input_path, out_dir, rules, sample_fps=None, progress=False, ov
     time.sleep(float(os.environ.get("FAKE_ANALYZE_SLEEP", "0")))
     doc.update(status="complete", counts={r: n for r, n in counts.items() if n},
                time_share={"face.smile": {"share": round(counts["sit.slouch"] / 4, 4)}},
-               timings={"total_s": round(time.perf_counter() - t0, 4)})
+               timings={"total_s": round(time.perf_counter() - t0, 4)},
+               worker={"affinity": _affinity(), "thread_affinity": seen[0], "from": started, "to": time.time()})
     (out / "run.json").write_text(json.dumps(doc), encoding="utf-8")
     return SimpleNamespace(status="complete", warnings=[], out_dir=out)

@@ -124,6 +124,9 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--threads", type=_threads, default=None, metavar="N",
                    help="landmark-model instances run side by side on this recording (default: one a core, at "
                         "most 2; batch workers use 1)")
+    a.add_argument("--resume", action="store_true",
+                   help="--out holds a run of the same INPUT and rules that was killed mid-way: go on from its "
+                        "landmark cache (the models run only on the frames after it); otherwise as without it")
     a.add_argument("--quiet", action="store_true", help="no progress bar")
 
     e = sub.add_parser("evaluate", help="score runs against labelled intervals")
@@ -202,8 +205,15 @@ def cmd_analyze(args) -> int:
                   appearance=None if args.no_appearance else args.fringe_rule,
                   on_event=_print_event if live else None, overwrite=args.overwrite,
                   backend=args.backend, models=args.models, subject=args.subject, customer=args.customer,
-                  judge=args.judge, threads=args.threads)
-    _say_cleared(res)
+                  judge=args.judge, resume=args.resume, threads=args.threads)
+    resumed = res.info["timings"].get("resumed_frames")
+    if resumed:
+        print(f"--resume: {resumed} frames from the landmark cache of the interrupted run in {res.out_dir}",
+              file=sys.stderr)
+    else:
+        _say_cleared(res)
+    if args.resume and res.info["timings"].get("resume_note"):
+        print(f"note: --resume: {res.info['timings']['resume_note']}", file=sys.stderr)
     _say_people(res.info)
     if args.save_profile and res.info.get("baseline"):
         save_profile(args.save_profile, res.info["baseline"], source=args.input)

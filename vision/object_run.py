@@ -110,6 +110,12 @@ class ObjectPass:
         on the frame before)."""
         return self.still or self.on_grid(t) or (near_face and not self._prev_near)
 
+    def skip(self, t: float, person: Optional[PersonLandmarks]) -> None:
+        """A frame whose hits are known already (a resumed run's cache): the grid and the hand-at-face state move
+        on as if it had been offered, without running the detector."""
+        scale = None if person is None else subject_scale_px(person, self.image_wh)
+        self._prev_t, self._prev_near = t, person is not None and hand_near_face(person, self.image_wh, scale)
+
     def offer(self, image_bgr: np.ndarray, t: float, person: Optional[PersonLandmarks]) -> None:
         """Look for objects around ``person``'s hands, mouth and lap if a run is due (nothing without a person)."""
         scale = None if person is None else subject_scale_px(person, self.image_wh)

@@ -25,6 +25,7 @@ import numpy as np
 
 from vision import people_run, run_record as record
 from vision.object_run import ObjectPass
+from vision.resume import Prior
 from vision.judge.analyzer import PersonAnalyzer, PersonOptions
 from vision.judge.appearance import AppearanceSampler
 from vision.io.cache import LandmarkCacheWriter
@@ -73,7 +74,7 @@ def _expected_frames(src: FrameSource) -> Optional[int]:
 class _Progress:
     """What the run has done so far, folded into ``run.json`` whenever it is rewritten."""
 
-    def __init__(self, doc: Dict, out: Path):
+    def __init__(self, doc: Dict, out: Path, more: Dict):
         self.doc, self.out = doc, out
         self.times: List[float] = []
         self.present: List[bool] = []
@@ -83,7 +84,7 @@ class _Progress:
         self.pool: Optional[DetectorPool] = None
         self.roles: Optional[Dict] = None  # a multi-person run's subject, customer and people (pass 1)
         self.others_judged: Dict[int, Dict] = {}  # --judge all: the other people's judged time
-        self.probe: Dict = {}
+        self.probe, self.more = {}, more  # timings: the people probe's; more (vision.resume: resumed_frames)
 
     @property
     def models_s(self) -> float:
@@ -109,9 +110,9 @@ class _Progress:
                  time_share=analyzer.engine.time_share() if analyzer.engine else {},
                  judged=people_run.merge_judged(record.judged(analyzer.engine, rules, total_s), self.others_judged),
                  timings={"total_s": round(elapsed, 3), "models_s": round(self.models_s, 3), "frames_analysed": n,
-                          "ms_per_frame": round(1000 * elapsed / max(n, 1), 2),
+                          "ms_per_frame": round(1000 * elapsed / max(n, 1), 2), "passes": 2 if self.roles else 1,
                           "realtime_factor": round(analysed_s / elapsed, 3) if elapsed > 0 and analysed_s else None,
-                          "passes": 2 if self.roles else 1, **({"probe": self.probe} if self.probe else {})})
+                          **({"probe": self.probe} if self.probe else {}), **self.more})
         write_run_json(self.out, d)
         return d
 
@@ -123,7 +124,8 @@ def analyze(input_path: str, out_dir: str, rules: RuleSet, sample_fps: Optional[
             on_event: Optional[Callable[[Event], None]] = None, overwrite: bool = False,
             backend: str = "holistic", models: Optional[str] = None, subject: str = "auto",
             customer: str = "auto", judge: str = "trainee",
-            people_factory: Optional[Callable] = None, threads: Optional[int] = None) -> RunResult:
+            people_factory: Optional[Callable] = None, resume: bool = False,
+            threads: Optional[int] = None) -> RunResult:
     """Run the models over ``input_path`` and the rules over their landmarks.
 
     ``appearance``: the experimental clause 1.2 checks, judged once on the
@@ -145,6 +147,7 @@ def analyze(input_path: str, out_dir: str, rules: RuleSet, sample_fps: Optional[
     judges every other person from their pose. A live camera always takes
     the single-person path. ``threads``: landmark-model instances side by side
     (:mod:`vision.detect.pool`; None: one a core, at most two).
+    ``resume``: go on with an interrupted run in ``out_dir`` (:mod:`vision.resume`).
     """
     people_run.check_choices(subject, customer, judge)
     real_models = detector_factory is None  # the object pass runs beside the real landmark models only
@@ -152,15 +155,14 @@ def analyze(input_path: str, out_dir: str, rules: RuleSet, sample_fps: Optional[
         detector_factory = choose_detector(backend, models).open
         people_factory = people_factory or people_run.multipose
     src = FrameSource(input_path, sample_fps=sample_fps, start_s=start_s, end_s=end_s)  # checks the input first
-    out = Path(out_dir)
-    cleared = prepare_out_dir(out, overwrite)
-    info: SourceInfo = src.info
-    source = _source_name(input_path, info)
+    out, info, source = Path(out_dir), src.info, _source_name(input_path, src.info)
+    prior = Prior.read(out, record.input_meta(source, info, start_s, end_s, sample_fps), rules, backend, resume)
+    cleared = prepare_out_dir(out, overwrite or bool(prior.frames))  # a resumed run's cache is read by now
+    detector_factory, people_factory = prior.wrap(detector_factory, people_factory)
     opts = {**_options_meta(options), "subject": subject, "customer": customer, "judge": judge}
     doc = record.new_run_json(record.input_meta(source, info, start_s, end_s, sample_fps), rules, opts, SUBJECT)
-    run = _Progress(doc, out)
-    status, reason = "complete", None
-    events = run.events
+    run = _Progress(doc, out, prior.timings)
+    status, reason, events = "complete", None, run.events
     # the judges first: a rules-file error shows before the models load
     analyzer = PersonAnalyzer(rules, SUBJECT, (info.width, info.height), still=info.is_still, **options.kwargs())
     sampler = AppearanceSampler.from_rules(rules, appearance) if appearance else None
@@ -168,7 +170,7 @@ def analyze(input_path: str, out_dir: str, rules: RuleSet, sample_fps: Optional[
     several = people_factory is not None and info.kind != "camera" and \
         people_run.several(input_path, src, sample_fps, start_s, end_s, people_factory, run.probe)
     tracked: List[FrameLandmarks] = []
-    objects = ObjectPass.open(models, (info.width, info.height), info.is_still) if real_models else None
+    objects = prior.objects(ObjectPass.open(models, (info.width, info.height), info.is_still) if real_models else None)
     object_file = {"objects": objects.meta()} if objects else {}  # run.json models.files.objects
     pool = open_pool(lambda: detector_factory(still_images=still or several), threads)
     with src, pool, EventWriter(out / "events.jsonl") as writer, objects or contextlib.nullcontext():

@@ -66,7 +66,8 @@ def make_tasks(plan: Plan, out_dir: Path, settings: Settings) -> tuple:
         elif what == "foreign":
             known.append(Outcome(job.name, "failed", FOREIGN))
         else:
-            tasks.append(Task(str(job.input), str(run_dir), job.name, settings.rules_path, fps, want, what == "redo"))
+            tasks.append(Task(str(job.input), str(run_dir), job.name, settings.rules_path, fps, want,
+                              redo=what in ("redo", "resume"), resume=what == "resume"))
     return tasks, known
 
 

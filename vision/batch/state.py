@@ -5,15 +5,19 @@ again when it ends::
 
     {"input": {"path", "size", "mtime_ns"},   # the recording's fingerprint (a folder of frames: its images')
      "rules_sha256", "sample_fps", "trainee",
-     "status": running | done | failed,  "reason": str|null}
+     "status": running | done | failed,  "reason": str|null,
+     "core": int|null,                         # the core the worker was pinned to (null: not pinned)
+     "resumed_frames": int}                    # only for a resumed run: frames taken from the landmark cache
 
 A run is done, and a re-run skips it, when its ``batch.json`` fingerprint,
 rules hash and analysis rate match and its ``run.json`` says ``complete``
 or ``partial`` (a damaged input gives ``partial`` again). A run killed
-mid-way (``run.json`` still ``interrupted``, or none) or whose input or rules
-changed is analysed again from scratch (``analyze`` has no resume from a
-half-written landmark cache). A folder holding a run that the batch did not
-make (no ``batch.json``) is left alone unless ``--overwrite``.
+mid-way (``run.json`` still ``interrupted``) with the same fingerprint,
+rules and rate goes on from its landmark cache (:mod:`vision.resume`: the
+models run only on the frames after it; a multi-person run starts over).
+A run with no ``run.json``, or whose input or rules changed, is analysed
+again from scratch. A folder holding a run that the batch did not make (no
+``batch.json``) is left alone unless ``--overwrite``.
 """
 from __future__ import annotations
 
@@ -75,9 +79,9 @@ def decide(run_dir: Path, want: Dict, overwrite: bool) -> str:
     """What to do with one job's run folder.
 
     ``skip`` (done, same input, rules and rate; the caller re-tags the trainee), ``fresh`` (nothing there yet),
-    ``redo`` (the batch's own run, unfinished or out of date: cleared and
-    analysed again) or ``foreign`` (a run the batch did not make, kept
-    unless ``overwrite``).
+    ``resume`` (the batch's own run of the same input, rules and rate, killed mid-way: go on from its landmark
+    cache), ``redo`` (the batch's own run, otherwise unfinished or out of date: cleared and analysed again) or
+    ``foreign`` (a run the batch did not make, kept unless ``overwrite``).
     """
     if not used_entries(run_dir):
         return "fresh"
@@ -87,4 +91,7 @@ def decide(run_dir: Path, want: Dict, overwrite: bool) -> str:
     if overwrite:
         return "redo"
     same = all(have.get(k) == want[k] for k in ("input", "rules_sha256", "sample_fps"))  # a new trainee tag: no
-    return "skip" if same and have.get("status") == "done" and run_status(run_dir) in DONE_STATUSES else "redo"
+    status = run_status(run_dir)
+    if same and have.get("status") == "done" and status in DONE_STATUSES:
+        return "skip"
+    return "resume" if same and status == "interrupted" and (Path(run_dir) / "landmarks").is_dir() else "redo"

@@ -4,14 +4,19 @@
 MediaPipe is imported there: each worker does one thread of numeric work,
 so N workers on N cores do N times the work instead of fighting over the
 cores. Nothing heavy is imported at module level, for the same reason.
+
+MediaPipe's TFLite/XNNPACK threads ignore those variables, so a task that
+comes with a ``core`` is also pinned to it (:func:`pin_to_core`, Linux only)
+before the models load: the engine hands each task in flight a core of its
+own (:mod:`vision.batch.local`), and the core goes into ``batch.json``.
 """
 from __future__ import annotations
 
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, List, Optional
 
 #: Thread pools of the numeric libraries (OpenMP, OpenBLAS, MKL, numexpr, Accelerate, TensorFlow Lite).
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS",
@@ -27,6 +32,27 @@ def pin_threads() -> None:
     cv2.setNumThreads(1)
 
 
+def _threads() -> List[int]:
+    """This process's threads (Linux: /proc/self/task), or just the calling one."""
+    try:
+        return [int(t) for t in os.listdir("/proc/self/task")]
+    except OSError:
+        return [0]
+
+
+def pin_to_core(core: Optional[int]) -> Optional[int]:
+    """Every thread of this process (and those it starts later, which inherit it) onto ``core``; returns the
+    core, or None when nothing was pinned (no core given, or no ``sched_setaffinity``: not Linux)."""
+    if core is None or not hasattr(os, "sched_setaffinity"):
+        return None
+    for tid in _threads():
+        try:
+            os.sched_setaffinity(tid, {core})
+        except (ProcessLookupError, PermissionError):  # a thread that ended meanwhile; one we may not touch
+            continue
+    return core
+
+
 @dataclass(frozen=True)
 class Task:
     """What a worker needs to know: plain values only, so it travels to a process or a Ray node."""
@@ -38,6 +64,8 @@ class Task:
     sample_fps: Optional[float]
     batch_json: Dict  # state.wanted(...): written beside run.json
     redo: bool  # the folder holds an unfinished or outdated run of the batch: clear it first
+    resume: bool = False  # the folder holds this input's interrupted run: go on from its landmark cache
+    core: Optional[int] = None  # the core to pin the worker to (set by the engine as the task starts)
 
 
 @dataclass(frozen=True)
@@ -67,7 +95,7 @@ def run_task(task: Task, analyze_fn: Optional[Callable] = None) -> Outcome:
     from vision.batch.state import write_batch_json
 
     t0 = time.perf_counter()
-    doc = dict(task.batch_json, status="running", reason=None)
+    doc = dict(task.batch_json, status="running", reason=None, core=task.core)
     write_batch_json(Path(task.run_dir), doc)
     try:
         from vision.judge.rules import load_rules
@@ -76,8 +104,10 @@ def run_task(task: Task, analyze_fn: Optional[Callable] = None) -> Outcome:
             from vision.pipeline import analyze as analyze_fn
         rules = load_rules(task.rules_path)
         res = analyze_fn(task.input, task.run_dir, rules, sample_fps=task.sample_fps, progress=False,
-                         overwrite=task.redo)
+                         overwrite=task.redo, **({"resume": True} if task.resume else {}))
         status, reason = res.status, None
+        if task.resume:  # how many frames the landmark cache answered (run.json timings)
+            doc["resumed_frames"] = ((getattr(res, "info", None) or {}).get("timings") or {}).get("resumed_frames")
         if res.status == "partial":
             reason = "; ".join(res.warnings) or "partly analysed"
         elif res.status == "interrupted":
@@ -90,6 +120,7 @@ def run_task(task: Task, analyze_fn: Optional[Callable] = None) -> Outcome:
 
 
 def run_in_worker(task: Task, analyze_fn: Optional[Callable] = None) -> Outcome:
-    """The entry point of a pool or Ray worker: threads pinned, then the task."""
+    """The entry point of a pool or Ray worker: threads pinned (and the process to the task's core), then the
+    task."""
     pin_threads()
-    return run_task(task, analyze_fn)
+    return run_task(replace(task, core=pin_to_core(task.core)), analyze_fn)
