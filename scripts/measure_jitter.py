@@ -13,6 +13,10 @@ hands), over the subject's cached landmarks of every tune video (stills have no 
 * ``speed p90``: the 90th percentile of the family's per-frame speed (shoulder widths / s): a fast move.
 * for each candidate (min_cutoff_hz, beta): the jitter left after the filter (same estimator on the filtered
   coordinates) and the lag of a ramp at the p90 speed (s), measured by running the filter on a synthetic ramp.
+
+The filter measures speed in the person's shoulder widths (``vision.features.smoothing``), so ``beta`` here,
+per shoulder width per second, is the ``beta`` of rules.yaml as it is. (Here each clip's coordinates are divided
+by the clip's median ``body_scale``; the filter divides by a running median of it.)
 """
 import argparse
 import json
@@ -31,7 +35,7 @@ from vision.io.cache import CacheError, load_tracks  # noqa: E402
 from vision.evaluate import find_runs  # noqa: E402
 
 STILL_SUFFIXES = {".jpg", ".jpeg", ".png"}
-CANDIDATES = [(mc, b) for mc in (0.5, 1.0, 1.5, 2.0, 3.0) for b in (0.0, 0.5, 1.0, 2.0)]
+CANDIDATES = [(mc, b) for mc in (0.5, 1.0, 1.5, 2.0, 3.0) for b in (0.0, 0.5, 1.0, 2.0, 4.0)]
 
 
 def noise(x: np.ndarray) -> float:
@@ -94,8 +98,8 @@ def main() -> int:
             fams[fam]["t"].append(track.timestamp_s)
             v = np.linalg.norm(np.diff(x, axis=0), axis=-1) / np.diff(track.timestamp_s)[:, None]
             fams[fam]["speed"].append(v[~np.isnan(v)])
-    print(f"tune videos measured: {clips} (runs {args.runs}); median body_scale {np.median(scales):.3f} image heights"
-          " (beta in rules.yaml, per image height / s = beta here / that)")
+    print(f"tune videos measured: {clips} (runs {args.runs}); body_scale (image heights) median "
+          f"{np.median(scales):.3f}, range {min(scales):.3f}-{max(scales):.3f}; beta per shoulder width / s")
     for fam, d in fams.items():
         if not d["x"]:
             continue

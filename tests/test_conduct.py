@@ -94,12 +94,13 @@ def test_stand_upright_and_feet_for_a_still_standing_person():
 
 
 def test_sideways_lean_while_standing_is_leaning():
-    """Trunk tilted 15 degrees sideways for 3 s while standing: stand.no_leaning, and not upright then."""
+    """Trunk tilted 15 degrees sideways for 3 s while standing: stand.no_leaning, and not upright then (from the
+    step on, or one frame after it: the landmark filter, rules.yaml ``smoothing:``, may lag an instant step)."""
     rules = load_rules("rules.yaml")
     people = [standing_person()] * 30 + [standing_person(side_lean_deg=15.0)] * 30
     events, _, table = analyze_track(track_of(people), rules)
     lean = [e for e in events if e.rule == "stand.no_leaning"]
-    assert len(lean) == 1 and lean[0].start_s == pytest.approx(3.0)
+    assert len(lean) == 1 and 3.0 <= lean[0].start_s <= 3.1 + 1e-9
     assert table["trunk_side_deg"][-1] == pytest.approx(15.0, abs=0.5)
 
 

@@ -36,9 +36,10 @@ def test_head_nod_depth_is_the_amplitude_of_a_down_and_up_movement():
 
 
 def test_nodding_is_seen_and_a_still_or_lowered_head_is_not_a_nod():
-    """Three 15-deg nods: face.nod; a still head, a 4-deg tremor, or a head that goes down and stays: none."""
+    """Three 15-deg nods: face.nod; a still head, a 4-deg tremor, or a head that goes down and stays: none.
+    (The landmark filter, rules.yaml ``smoothing:``, reads a 0.8-s nod ~2 deg shallower and a frame later.)"""
     events, _, _ = fired(make_track([{}] * 30 + nodding(15.0, 0.8, 2.4)), "face.nod")
-    assert len(events) == 1 and 3.0 < events[0].start_s < 3.8 and events[0].peak["value"] >= 14.0
+    assert len(events) == 1 and 3.0 < events[0].start_s <= 3.8 and events[0].peak["value"] >= 12.5
     assert fired(make_track([{}] * 60), "face.nod")[0] == []
     assert fired(make_track([{}] * 30 + nodding(4.0, 0.8, 3.2)), "face.nod")[0] == []
     down = [{}] * 30 + [dict(neck_flexion_deg=min(20.0, 2.0 * i)) for i in range(40)]

@@ -29,8 +29,8 @@ from vision.features.table import (MAX_WINDOW_S, FeatureTable, compute_features,
                              temporal_features)
 from vision.judge.gesture_registry import PAIR_COLUMNS, check_detectors, detect_hand_events, make_detectors
 from vision.features.hands import hand_features
-from vision.features.smoothing import LandmarkSmoother, smooth_person, smooth_track
-from vision.detect.landmarks import FrameLandmarks, LandmarkTrack, PersonLandmarks
+from vision.features.smoothing import LandmarkSmoother, smooth_track
+from vision.detect.landmarks import FrameLandmarks, LandmarkTrack
 from vision.judge.rules import RuleSet
 
 
@@ -135,12 +135,7 @@ class PersonAnalyzer:
 
     def _rows(self, frames: List[FrameLandmarks], person_id: int) -> LandmarkTrack:
         """One person's landmarks in these frames, smoothed, as a track (NaN rows where absent)."""
-        rows = []
-        for frame in frames:
-            person = next((p for p in frame.people if p.person_id == person_id), None) or PersonLandmarks(person_id)
-            person = smooth_person(self._smoothers[person_id], person, frame.timestamp_s)
-            rows.append(FrameLandmarks(frame.frame_index, frame.timestamp_s, [person]))
-        return LandmarkTrack.from_frames(rows, person_id, self.image_wh)
+        return self._smoothers[person_id].smooth(LandmarkTrack.from_frames(frames, person_id, self.image_wh))
 
     def _block_features(self, frames: List[FrameLandmarks]) -> FeatureTable:
         """The feature rows of a block of frames: instantaneous features row-wise over the block, temporal ones
