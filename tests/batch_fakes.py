@@ -36,7 +36,10 @@ def _affinity() -> list:
     return sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
 
 
-def fake_analyze(input_path, out_dir, rules, sample_fps=None, progress=False, overwrite=False, resume=False):
+def fake_analyze(input_path, out_dir, rules, sample_fps=None, progress=False, overwrite=False, resume=False,
+                 threads=None):
+    if threads != 1:  # every batch test checks this: one model instance a recording, whatever the engine
+        raise ValueError(f"batch must run one model instance a recording, got threads={threads}")
     t0 = time.perf_counter()
     started = time.time()
     seen = []

@@ -196,3 +196,54 @@ def test_a_rule_out_of_its_camera_views_gets_camera_view_spans_and_nobody_there_
     _, eng = run(rules, smile=[0.1] * 6, profile=[0.9, 0.9, 0.1, 0.1, 0.1, 0.1],
                  body_scale=[1, 1, 1, 1, NAN, NAN])
     assert eng.not_judged_spans()["r"] == [[0.2, 0.3, "camera_view"], [0.4, 0.5, "not_seen"]]
+
+
+ANY_RULE = """\
+rules:
+  - id: r
+    kind: {kind}
+    clause: c
+    message: {{zh: 中文, en: english}}
+    any:
+      - {{feature: smile, above: 0.5, exit: 0.4}}
+      - {{feature: trunk_pitch_deg, above: 20, exit: 5}}
+    min_duration_s: {min_duration_s}
+    merge_gap_s: 0.0
+"""
+
+
+def any_rule(kind="violation", min_duration_s=0.0):
+    from vision.judge.rules import parse_rules
+
+    return parse_rules(ANY_RULE.format(kind=kind, min_duration_s=min_duration_s), "test.yaml")
+
+
+def test_an_any_rule_stays_on_only_through_the_branch_that_entered():
+    """The smile branch enters at 0.2 s and ends at 0.5 s; the trunk sits at 10 deg all along, above its loose
+    exit (5) but never at its enter (20): the event ends with the smile, not when the trunk drops at 0.8 s."""
+    events, _ = run(any_rule(), smile=[0.0, 0.0, 0.6, 0.45, 0.45, 0.45, 0.0, 0.0, 0.0, 0.0],
+                    trunk_pitch_deg=[10.0] * 8 + [0.0] * 2)
+    assert spans(events) == [(0.2, 0.5)]
+    # the trunk branch entering (25 deg) keeps the event on through its own exit, after the smile ended
+    events, _ = run(any_rule(), smile=[0.0, 0.0, 0.6, 0.0, 0.0, 0.0, 0.0, 0.0],
+                    trunk_pitch_deg=[10.0, 10.0, 25.0, 10.0, 10.0, 4.0, 4.0, 4.0])
+    assert spans(events) == [(0.2, 0.4)]
+
+
+def test_an_any_rule_fed_in_pieces_gives_the_same_events():
+    """The branch states carry from one feed to the next (the streaming analyzer feeds blocks of frames)."""
+    cols = dict(smile=[0.0, 0.6, 0.45, 0.45, 0.0, 0.0, 0.6, 0.0], trunk_pitch_deg=[10.0] * 8)
+    whole, _ = run(any_rule(), **cols)
+    table = feature_table(**cols)
+    eng = Engine(any_rule(), person=0, baseline={})
+    pieces = [e for a, b in ((0, 2), (2, 3), (3, 8)) for e in eng.feed(table_slice(table, a, b))] + eng.finish()
+    assert spans(pieces) == spans(whole) == [(0.1, 0.3), (0.6, 0.6)]
+
+
+def test_a_time_share_counts_only_episodes_kept_after_min_duration():
+    """A desired state held 0.2 s (dropped by min_duration_s 0.5) adds nothing to its time share; one held
+    2 s adds its 2 s."""
+    rules = one_rule("smile", "above", 0.5, kind="desired", min_duration_s=0.5)
+    _, eng = run(rules, smile=[0.0] + [1.0] * 3 + [0.0] * 6 + [1.0] * 21 + [0.0] * 9)
+    share = eng.time_share()["r"]
+    assert share["active_s"] == pytest.approx(2.0) and share["judged_s"] == pytest.approx(3.9)

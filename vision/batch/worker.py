@@ -103,8 +103,10 @@ def run_task(task: Task, analyze_fn: Optional[Callable] = None) -> Outcome:
         if analyze_fn is None:
             from vision.pipeline import analyze as analyze_fn
         rules = load_rules(task.rules_path)
+        # one model instance a recording: the workers fill the cores, and every engine (local, Ray) and core
+        # count gives the same landmarks (two instances track differently: vision.detect.pool)
         res = analyze_fn(task.input, task.run_dir, rules, sample_fps=task.sample_fps, progress=False,
-                         overwrite=task.redo, **({"resume": True} if task.resume else {}))
+                         overwrite=task.redo, threads=1, **({"resume": True} if task.resume else {}))
         status, reason = res.status, None
         if task.resume:  # how many frames the landmark cache answered (run.json timings)
             doc["resumed_frames"] = ((getattr(res, "info", None) or {}).get("timings") or {}).get("resumed_frames")

@@ -45,6 +45,7 @@ class _Open:
     peak_frame: int
     peak_row: ColumnRow
     in_gap: bool = False
+    active_s: float = 0.0  # seconds the condition held, counted in the time share only if the event is kept
 
 
 class RuleTracker:
@@ -55,6 +56,7 @@ class RuleTracker:
         self.person = person
         self.still = still
         self.open: Optional[_Open] = None
+        self.active_s = 0.0  # seconds held by the events kept (an episode dropped as too short does not count)
 
     def _better(self, value: float, than: float) -> bool:
         if np.isnan(value):
@@ -94,6 +96,7 @@ class RuleTracker:
         assert cur is not None
         if not self.still and cur.last_s - cur.start_s < self.rule.min_duration_s - EPS_S:
             return None
+        self.active_s += cur.active_s
         r = self.rule
         evidence: Dict[str, object] = {k: _round(cur.peak_row.get(k, np.nan)) for k in r.evidence}
         if r.experimental:
@@ -129,7 +132,7 @@ class Engine:
         self.baseline = dict(baseline)
         self.trackers = [RuleTracker(r, person, still) for r in self.rules]
         self.judged_s = {r.id: 0.0 for r in self.rules}
-        self.active_s = {r.id: 0.0 for r in self.rules}
+        self._latches: List[Dict[int, bool]] = [{} for _ in self.rules]  # each rule's ``any`` branches' states
         self.wrong_view_s = {r.id: 0.0 for r in self.rules}
         self.wrong_view_frames = {r.id: 0 for r in self.rules}
         #: per rule, closed runs of not-judged frames [start_s, end_s (last frame, inclusive), reason]
@@ -148,8 +151,9 @@ class Engine:
             return []
         # Plain Python lists: the per-frame loop below indexes them thousands of times.
         views = [r.view_ok(table.values) for r in self.rules]
-        masks = [((enter & ok).tolist(), (stay & ok).tolist()) for r, ok in zip(self.rules, views)
-                 for enter, stay in [r.masks(table.values, self.baseline)]]
+        masks = [((enter & ok).tolist(), (stay & ok).tolist())
+                 for r, ok, latches in zip(self.rules, views, self._latches)
+                 for enter, stay in [r.masks(table.values, self.baseline, latches)]]
         seen = [r.condition.seen(table.values).tolist() for r in self.rules]
         views = [v.tolist() for v in views]
         scale = table.values.get("body_scale")
@@ -184,7 +188,7 @@ class Engine:
                 if tracker.open is None and not enter:
                     continue  # the common case: nothing to do
                 if tracker.open is not None and (stay if not tracker.open.in_gap else enter):
-                    self.active_s[tracker.rule.id] += self._dt
+                    tracker.open.active_s += self._dt
                 ev = tracker.update(t, frames[i], enter, stay, row)
                 if ev is not None:
                     out.append(ev)
@@ -225,13 +229,14 @@ class Engine:
         return out
 
     def time_share(self) -> Dict[str, Dict[str, float]]:
-        """Per desired-state rule: seconds active, seconds judged, and their ratio."""
+        """Per desired-state rule: seconds active in the episodes kept (an open one counts once it closes),
+        seconds judged, and their ratio."""
         out = {}
-        for r in self.rules:
+        for r, tracker in zip(self.rules, self.trackers):
             if r.kind != "desired":
                 continue
             judged = self.judged_s[r.id]
-            active = self.active_s[r.id]
+            active = tracker.active_s
             out[r.id] = {"active_s": round(active, 3), "judged_s": round(judged, 3),
                          "share": round(active / judged, 4) if judged > 0 else None}
         return out

@@ -61,15 +61,36 @@ class Comparison:
         return np.ones(v.shape, bool) if self.missing_passes else ~np.isnan(v)
 
 
+def _latched(enter: np.ndarray, stay: np.ndarray, before: bool) -> np.ndarray:
+    """A hysteresis state per row: on where ``enter`` holds, and on while ``stay`` holds after it was on."""
+    out = np.zeros(len(enter), bool)
+    state = before
+    for i, (e, s) in enumerate(zip(enter.tolist(), stay.tolist())):
+        state = e or (s and state)
+        out[i] = state
+    return out
+
+
 @dataclass(frozen=True)
 class Group:
     mode: str  # "all" or "any"
     items: Tuple[Union["Group", Comparison], ...]
 
-    def masks(self, values, baseline) -> Tuple[np.ndarray, np.ndarray]:
-        pairs = [c.masks(values, baseline) for c in self.items]
-        combine = np.logical_and.reduce if self.mode == "all" else np.logical_or.reduce
-        return combine([p[0] for p in pairs]), combine([p[1] for p in pairs])
+    def masks(self, values, baseline, latches: Optional[Dict[int, bool]] = None) -> Tuple[np.ndarray, np.ndarray]:
+        """(enter, stay) per row. In an ``any`` group each branch keeps its own hysteresis: the group stays on
+        only through a branch that entered (on its ``enter``) and still holds its own ``stay``, never through
+        another branch's looser exit that never entered. ``latches`` carries each branch's state from the rows
+        before (keyed by ``id`` of the branch; a caller feeding rows in pieces keeps one dict per rule)."""
+        latches = {} if latches is None else latches
+        pairs = [c.masks(values, baseline, latches) if isinstance(c, Group) else c.masks(values, baseline)
+                 for c in self.items]
+        if self.mode == "all":
+            return np.logical_and.reduce([p[0] for p in pairs]), np.logical_and.reduce([p[1] for p in pairs])
+        stays = []
+        for item, (enter, stay) in zip(self.items, pairs):
+            stays.append(_latched(enter, stay, latches.get(id(item), False)))
+            latches[id(item)] = bool(stays[-1][-1]) if len(stays[-1]) else latches.get(id(item), False)
+        return np.logical_or.reduce([p[0] for p in pairs]), np.logical_or.reduce(stays)
 
     def features(self) -> List[str]:
         return [f for c in self.items for f in c.features()]
@@ -95,8 +116,9 @@ class Rule(Entry):
     views: Tuple[str, ...] = VIEWS
     experimental: bool = False
 
-    def masks(self, values, baseline):
-        return self.condition.masks(values, baseline)
+    def masks(self, values, baseline, latches: Optional[Dict[int, bool]] = None):
+        """(enter, stay) per row (:meth:`Group.masks`; ``latches``: the branch states carried between pieces)."""
+        return self.condition.masks(values, baseline, latches)
 
     def view_ok(self, values: Dict[str, np.ndarray]) -> np.ndarray:
         """Rows whose camera view this rule may be judged from (an unknown view does not block)."""
