@@ -19,6 +19,7 @@ class Recorder:
 
     def __init__(self, delay_s: float = 0.0, fail_at: int = -1):
         self.seen, self.threads, self.delay_s, self.fail_at = [], set(), delay_s, fail_at
+        self.resets = []
         self.entered = self.exited = False
         Recorder.instances.append(self)
 
@@ -32,6 +33,9 @@ class Recorder:
     @property
     def model_names(self):
         return {"backend": "recorder"}
+
+    def reset(self):
+        self.resets.append(len(self.seen))  # how many frames it had seen when told to start afresh
 
     def detect(self, image_bgr, timestamp_s):
         self.threads.add(threading.get_ident())
@@ -76,6 +80,19 @@ def test_runs_of_chunk_frames_go_to_each_instance_in_turn(chunk):
     a, b = Recorder.instances
     assert a.seen == [i / 10 for i in range(20) if (i // chunk) % 2 == 0]
     assert b.seen == [i / 10 for i in range(20) if (i // chunk) % 2 == 1]
+
+
+def test_each_instance_starts_afresh_before_a_run_that_does_not_follow_its_last_frame():
+    """chunk=3, two instances, 20 frames: instance 0 is reset before frames 6, 12, 18, instance 1 before 9 and
+    15 (never before its first run); one instance sees every frame in order and is never reset."""
+    with DetectorPool(Recorder, workers=2, chunk=3) as pool:
+        list(pool.run(frames(20)))
+    a, b = Recorder.instances
+    assert a.resets == [3, 6, 9] and b.resets == [3, 6]
+    Recorder.instances = []
+    with DetectorPool(Recorder, workers=1, chunk=3) as pool:
+        list(pool.run(frames(20)))
+    assert Recorder.instances[0].resets == []
 
 
 def test_frames_in_flight_stay_bounded():

@@ -59,6 +59,14 @@ class HolisticDetector(ModelHandle):
         return {"backend": "holistic", "models_dir": None,
                 "files": {role: wheel_entry(self._wheel, rel) for role, rel in HOLISTIC_MODELS.items()}}
 
+    def reset(self) -> None:
+        """Forget the frames before (tracking and smoothing start afresh, as at the start of a video): what a
+        :class:`~vision.detect.pool.DetectorPool` instance does before a run of frames that does not follow on
+        from its last one. Holistic steps its own clock one frame a call, so a jump would otherwise look to it
+        like one frame of very fast motion, tracked from a stale region."""
+        if not self.still_images:
+            self._model.reset()
+
     def detect(self, image_bgr: np.ndarray, timestamp_s: float) -> List[PersonLandmarks]:
         """Landmarks of the person in ``image_bgr``; an empty list if nobody is found."""
         if not self.still_images and timestamp_s <= self._last_t:

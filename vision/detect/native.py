@@ -68,21 +68,37 @@ def _stderr_fd() -> Optional[int]:
     return fd
 
 
+_QUIET_LOCK = threading.Lock()
+_quiet = {"depth": 0, "saved": None}  # fd 2 is the process's: one redirection, however many threads ask
+
+
 @contextlib.contextmanager
 def quiet_native_stderr() -> Iterator[None]:
-    """Send fd 2 to /dev/null while a model starts or first runs (its start-up chatter)."""
+    """Send fd 2 to /dev/null while a model starts or first runs (its start-up chatter).
+
+    Safe from several threads at once (the models of a :class:`~vision.detect.pool.DetectorPool` start side by
+    side): the first to enter redirects, the last to leave restores. Done per thread, the second would save
+    /dev/null as "the" stderr and restore it last, silencing the progress bar for the rest of the run.
+    """
     fd = _stderr_fd()
     if fd is None:
         yield
         return
-    saved = os.dup(fd)
+    with _QUIET_LOCK:
+        if _quiet["depth"] == 0:
+            _quiet["saved"] = os.dup(fd)
+            with open(os.devnull, "w") as null:
+                os.dup2(null.fileno(), fd)
+        _quiet["depth"] += 1
     try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), fd)
-            yield
+        yield
     finally:
-        os.dup2(saved, fd)
-        os.close(saved)
+        with _QUIET_LOCK:
+            _quiet["depth"] -= 1
+            if _quiet["depth"] == 0:
+                os.dup2(_quiet["saved"], fd)
+                os.close(_quiet["saved"])
+                _quiet["saved"] = None
 
 
 @contextlib.contextmanager

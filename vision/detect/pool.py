@@ -13,7 +13,9 @@ turn and gives the results back in input order::
 
 Each instance takes runs of ``chunk`` consecutive frames in turn (:data:`CHUNK`),
 with strictly increasing timestamps, so a tracking detector tracks frame to
-frame within a run and meets a jump, like a cut, between its runs. At most
+frame within a run; before each later run it is ``reset()`` (if it has one),
+so it starts that run afresh as at the start of a video instead of tracking
+across the jump from stale state. At most
 ``workers * chunk + AHEAD`` frames are in flight: memory does not grow with
 the recording. ``workers=1`` still overlaps decoding and judging (the caller's
 thread) with the models (the pool's thread).
@@ -99,9 +101,11 @@ class DetectorPool:
         """run.json's ``models`` block: the instances are alike, so the first one's."""
         return self._dets[0].model_names
 
-    def _call(self, k: int, fn: Callable[[LandmarkDetector, T], object], item: T):
+    def _call(self, k: int, fn: Callable[[LandmarkDetector, T], object], item: T, jump: bool = False):
         t0 = time.perf_counter()
         try:
+            if jump and hasattr(self._dets[k], "reset"):
+                self._dets[k].reset()  # a run that does not follow on from this instance's last frame
             return fn(self._dets[k], item)
         finally:
             with self._lock:
@@ -117,7 +121,8 @@ class DetectorPool:
         try:
             for i, item in enumerate(items):
                 k = (i // self.chunk) % self.workers
-                pending.append((item, self._threads[k].submit(self._call, k, fn, item)))
+                jump = self.workers > 1 and i % self.chunk == 0 and i >= self.chunk * self.workers
+                pending.append((item, self._threads[k].submit(self._call, k, fn, item, jump)))
                 if len(pending) >= limit:
                     done, fut = pending.popleft()
                     yield done, fut.result()
