@@ -154,3 +154,26 @@ def test_a_still_numbers_everyone_from_the_left():
               make_person(hip_px=(302, 381)), PersonLandmarks(9)]
     out = track_frames([FrameLandmarks(0, 0.0, people)], WH, 1.0)
     assert [(p.person_id, round(_hips_x(p))) for p in out[0].people] == [(0, 100), (1, 300), (2, 500)]
+
+
+def test_two_bodies_resolved_to_one_person_in_a_frame_keep_one_body(monkeypatch, tmp_path):
+    """When re-identification resolves two tracks of one frame to the same person (a new track joined to an old
+    one still coasting), that frame keeps one body for the person, the one with more points seen; the cache
+    refuses a frame holding one id twice (its readers take one row a person)."""
+    from types import SimpleNamespace
+
+    import pytest
+
+    from vision.io.cache import LandmarkCacheWriter
+
+    full = make_person(hip_px=(200, 400), px_per_m=300)
+    partial = make_person(hip_px=(450, 400), px_per_m=300)
+    partial.pose_xyz[:11] = np.nan  # the head not seen: fewer points
+    one = SimpleNamespace(id=7)
+    monkeypatch.setattr(PoseTracker, "resolve", lambda self, obj: one)  # every track resolves to one identity
+    out = track_frames(_frames([[full, partial]] * 6), WH, FPS)
+    assert all([p.person_id for p in fl.people] == [0] for fl in out)
+    assert all(int(seen_mask(fl.people[0]).sum()) == int(seen_mask(full).sum()) for fl in out)
+    writer = LandmarkCacheWriter(tmp_path, WH, {})
+    with pytest.raises(ValueError, match=r"person ids \[0, 0\]: each person once a frame"):
+        writer.append(FrameLandmarks(0, 0.0, [full, PersonLandmarks(0, partial.pose_xyz)]))

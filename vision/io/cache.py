@@ -59,6 +59,9 @@ class LandmarkCacheWriter:
         _write_json_atomic(self.dir / "meta.json", meta)
 
     def append(self, frame: FrameLandmarks) -> None:
+        ids = [p.person_id for p in frame.people]
+        if len(set(ids)) != len(ids):  # a reader takes one row per person and frame: which one would be a guess
+            raise ValueError(f"frame {frame.frame_index} holds person ids {ids}: each person once a frame")
         self._frames.append(frame)
         if len(self._frames) >= self.chunk:
             self.flush()

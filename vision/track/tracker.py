@@ -253,10 +253,13 @@ def track_frames(frames: Sequence[FrameLandmarks], image_wh: Tuple[int, int], fp
     number: Dict[int, int] = {}
     out = []
     for fl, row in zip(frames, keys):
-        people = []
+        people: Dict[int, PersonLandmarks] = {}
         for p, k in zip(fl.people, row):
             if confirmed(k):
                 pid = number.setdefault(id(k), len(number))
-                people.append(replace(p, person_id=pid))
-        out.append(FrameLandmarks(fl.frame_index, fl.timestamp_s, sorted(people, key=lambda p: p.person_id)))
+                # two bodies of one frame resolved to one person (a re-identified track whose old one was still
+                # coasting): one body a person a frame, the one with more points seen
+                if pid not in people or seen_mask(p).sum() > seen_mask(people[pid]).sum():
+                    people[pid] = replace(p, person_id=pid)
+        out.append(FrameLandmarks(fl.frame_index, fl.timestamp_s, [people[pid] for pid in sorted(people)]))
     return out
