@@ -8,8 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from vision.detect import pool as pool_mod
-from vision.detect.pool import AHEAD, DetectorPool, default_workers
+from vision.detect.pool import AHEAD, DetectorPool
 
 
 class Recorder:
@@ -134,17 +133,17 @@ def test_stopping_early_closes_every_instance():
     assert sum(len(d.seen) for d in Recorder.instances) < 50
 
 
-def test_default_workers_follow_the_cores_this_process_may_use(monkeypatch):
-    """One core (a batch worker pinned to it): one instance; two or more: two."""
-    for cores, expected in ((1, 1), (2, 2), (16, 2)):
-        monkeypatch.setattr(pool_mod.os, "sched_getaffinity", lambda pid, n=cores: set(range(n)))
-        assert default_workers() == expected
-    with pytest.raises(ValueError, match="at least 1"):
-        DetectorPool(Recorder, workers=0)
+def test_workers_and_chunk_must_be_at_least_one():
+    """A pool of no instance, or runs of no frame, is refused with what was given."""
+    with pytest.raises(ValueError, match="at least 1, got 0 and 16"):
+        DetectorPool(Recorder, workers=0, chunk=16)
+    with pytest.raises(ValueError, match="at least 1, got 2 and 0"):
+        DetectorPool(Recorder, workers=2, chunk=0)
 
 
 def test_two_instances_give_the_same_run_as_one(tmp_path, rules):
-    """analyze with threads=2 and threads=1 on a detector without memory: the same events and landmark cache."""
+    """analyze by default (one instance, run.json says so) and with threads=2, on a detector without memory:
+    the same events and landmark cache."""
     import cv2
 
     from tests.builders import ear_touch_detector
@@ -159,10 +158,11 @@ def test_two_instances_give_the_same_run_as_one(tmp_path, rules):
     wr.release()
     det = ear_touch_detector((64, 48), hip_px=(32, 40), px_per_m=40.0)
     runs = {}
-    for n in (1, 2):
+    for n in (None, 2):
         out = tmp_path / f"run{n}"
-        analyze(str(video), str(out), rules, progress=False, detector_factory=det, appearance=None, threads=n)
-        runs[n] = ([(e.rule, e.start_s, e.end_s) for e in read_events(out / "events.jsonl")],
-                   load_tracks(str(out))[0].pose_xyz)
+        res = analyze(str(video), str(out), rules, progress=False, detector_factory=det, appearance=None, threads=n)
+        runs[n or 1] = ([(e.rule, e.start_s, e.end_s) for e in read_events(out / "events.jsonl")],
+                        load_tracks(str(out))[0].pose_xyz)
+        assert res.info["timings"]["model_instances"] == (n or 1)  # one instance unless told
     assert runs[1][0] and runs[1][0] == runs[2][0]
     np.testing.assert_array_equal(runs[1][1], runs[2][1])

@@ -111,6 +111,7 @@ class _Progress:
                  judged=people_run.merge_judged(record.judged(analyzer.engine, rules, total_s), self.others_judged),
                  timings={"total_s": round(elapsed, 3), "models_s": round(self.models_s, 3), "frames_analysed": n,
                           "ms_per_frame": round(1000 * elapsed / max(n, 1), 2), "passes": 2 if self.roles else 1,
+                          "model_instances": self.pool.workers if self.pool is not None else None,
                           "realtime_factor": round(analysed_s / elapsed, 3) if elapsed > 0 and analysed_s else None,
                           **({"probe": self.probe} if self.probe else {}), **self.more})
         write_run_json(self.out, d)
@@ -146,7 +147,7 @@ def analyze(input_path: str, out_dir: str, rules: RuleSet, sample_fps: Optional[
     and the customer by ``customer`` (auto or an id); ``judge="all"`` also
     judges every other person from their pose. A live camera always takes
     the single-person path. ``threads``: landmark-model instances side by side
-    (:mod:`vision.detect.pool`; None: one a core, at most two).
+    (:mod:`vision.detect.pool`; None: one).
     ``resume``: go on with an interrupted run in ``out_dir`` (:mod:`vision.resume`).
     """
     people_run.check_choices(subject, customer, judge)

@@ -2,7 +2,8 @@
 
 A MediaPipe graph keeps a little over one core busy (measured on the seated
 talking clip: 7.4 s of CPU in 6.3 s for Holistic), so on a machine with a
-second core a second instance nearly doubles the frames landmarked a second.
+second core a second instance lands about 1.5 times as many frames a second
+(``analyze --threads 2``; the default is one instance: :data:`DEFAULT_WORKERS`).
 :class:`DetectorPool` opens ``workers`` instances, each used by one thread of
 its own (a graph is never shared between threads), hands the frames out in
 turn and gives the results back in input order::
@@ -22,7 +23,6 @@ thread) with the models (the pool's thread).
 """
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections import deque
@@ -47,16 +47,12 @@ AHEAD = 2
 #: one-instance events on them. Frames in flight: ``workers * CHUNK + AHEAD``.
 CHUNK = 16
 
-#: instances side by side when not told: one a core, at most two. More would leave each a frame in three or
-#: more to track across, and a machine with many cores is better used by ``batch`` (one recording a core).
-MAX_DEFAULT_WORKERS = 2
-
-
-def default_workers() -> int:
-    """Detector instances for one recording: the cores this process may use, at most :data:`MAX_DEFAULT_WORKERS`
-    (a ``batch`` worker pinned to one core gets 1)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(MAX_DEFAULT_WORKERS, cores))
+#: instances side by side when not told: one. Two instances track differently from one (each starts its runs
+#: afresh), so a run's events would depend on the machine's core count and differ from ``batch`` (one instance a
+#: recording); measured on ../shared/media (same rules, landmarks from 1 vs 2 instances): the same misses and
+#: 2 more false positives of 41 tune entries, within what starting a one-instance run one frame later changes,
+#: but not the same events. ``--threads 2`` is there for speed (``scripts/bench.py``).
+DEFAULT_WORKERS = 1
 
 
 class DetectorPool:
@@ -145,5 +141,5 @@ class DetectorPool:
 
 
 def open_pool(open_one: Callable[[], LandmarkDetector], workers: Optional[int] = None) -> DetectorPool:
-    """A pool of ``workers`` instances (None: :func:`default_workers`), not yet opened."""
-    return DetectorPool(open_one, default_workers() if workers is None else workers, CHUNK)
+    """A pool of ``workers`` instances (None: :data:`DEFAULT_WORKERS`), not yet opened."""
+    return DetectorPool(open_one, DEFAULT_WORKERS if workers is None else workers, CHUNK)
