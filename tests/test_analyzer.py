@@ -29,12 +29,13 @@ def as_json(events):
 
 
 AT_MOUTH = dict(facing="right", hand_at="mouth")
-CHEW = [dict(facing="right", mouth_open=0.1 * (i % 3)) for i in range(10)]
-#: 25 s (longer than the streaming buffer): calibrate upright, slouch, nobody, a face touch, three trips to
+#: 2 s of chewing at 2 Hz (the lips part for 0.2 s of every 0.5 s: 4 openings at a chewing rate)
+CHEW = [dict(facing="right", mouth_open=0.1 * (i % 5 in (2, 3))) for i in range(20)]
+#: 26.5 s (longer than the streaming buffer): calibrate upright, slouch, nobody, a face touch, three trips to
 #: the mouth with chewing (temporal features), a hand held near the mouth, a lean back.
 SCENARIO = (segments((3.0, UPRIGHT), (1.0, UPRIGHT), (3.0, SLOUCH), (2.0, UPRIGHT), (0.5, None), (1.0, TOUCH),
                      (1.0, UPRIGHT))
-            + (segments((0.5, AT_MOUTH), (1.0, UPRIGHT)) + CHEW) * 3
+            + (segments((0.5, AT_MOUTH), (0.5, UPRIGHT)) + CHEW) * 3
             + segments((2.0, dict(facing="right", hand_at="mouth", hand_dist=0.2)),
                        (3.0, dict(facing="right", trunk_pitch_deg=-25.0)), (1.0, UPRIGHT)))
 
@@ -52,7 +53,7 @@ def test_streaming_frame_by_frame_gives_exactly_the_offline_events(rules_from, b
     if rules_from == "fixture":
         assert [(e.rule, e.start_s, e.end_s) for e in offline] == [
             ("sit.slouch", 4.0, 6.9), ("gesture.face_touch", 9.5, 10.4), ("gesture.face_touch", 11.5, 11.9),
-            ("gesture.face_touch", 14.0, 14.4), ("gesture.face_touch", 16.5, 16.9), ("sit.lean_back", 21.0, 23.9)]
+            ("gesture.face_touch", 14.5, 14.9), ("gesture.face_touch", 17.5, 17.9), ("sit.lean_back", 22.5, 25.4)]
         assert [e.evidence["region"] for e in offline[1:5]] == ["ear", "mouth", "mouth", "mouth"]
     else:
         assert "gesture.eating" in {e.rule for e in offline}  # the trips feed the temporal features

@@ -27,7 +27,7 @@ from vision.features.face import CUSTOMER_SIDES, FACE_FEATURES, face_features
 from vision.features.motion import MOTION_FEATURES, motion_features
 from vision.features.objects import OBJECT_FEATURES, OBJECT_TEMPORAL_FEATURES, object_features, object_temporal
 from vision.features.pair import PAIR_FEATURES, PAIR_TEMPORAL_FEATURES, pair_features, pair_temporal
-from vision.features.touch import REGIONS, TOUCH_FEATURES, touch_features  # noqa: F401  (REGIONS re-exported)
+from vision.features.touch import REGIONS, TOUCH_FEATURES, chew_cycles, touch_features  # noqa: F401  (REGIONS re-exported)
 from vision.detect.landmarks import LandmarkTrack
 from vision.features.skeleton import body_scale, pose_points, seen_track
 
@@ -44,6 +44,8 @@ TEMPORAL_FEATURES: Dict[str, tuple] = {  # one (unit, description) line a featur
     "hand_at_mouth": ("0/1", "a hand is at the mouth: came within 0.12, not yet farther than 0.3 (state)"),
     "mouth_motion_2s": ("face heights", "std of mouth_open over the trailing 2 s (chewing, talking)"),
     "hand_mouth_trips_10s": ("count", "hand arrivals at the mouth in the trailing 10 s"),
+    "chew_cycles_3s": ("count", "lip openings at a chewing rate (0.5-3 Hz) in the trailing 3 s while no hand is at "
+                       "the mouth (NaN: lips seen in under half the window)"),
     "hand_mouth_time_3s": ("s", "time a hand was at the mouth in the trailing 3 s"),
     "hip_sway_2s": ("shoulder widths", "std of the hip centre across the image over the trailing 2 s"),
     "eye_open_1s": ("eye widths", "eye_open averaged over the trailing 1 s (a blink barely moves it; lowered eyes do)"),
@@ -128,6 +130,7 @@ def temporal_features(values: Dict[str, np.ndarray], t: np.ndarray, from_index: 
         "hand_at_mouth": at_mouth[from_index:],
         "mouth_motion_2s": g.trailing_std(values["mouth_open"], t, 2.0, from_index),
         "hand_mouth_trips_10s": g.count_entries(on, t, 10.0)[from_index:],
+        "chew_cycles_3s": chew_cycles(values["mouth_open"], at_mouth, t, 3.0, from_index),
         "hand_mouth_time_3s": g.trailing_sum(on * dt, t, 3.0, from_index),
         "hip_sway_2s": g.trailing_std(values["hip_x"], t, 2.0, from_index) / values["body_scale"][from_index:],
         "eye_open_1s": g.trailing_mean(values["eye_open"], t, 1.0, from_index),

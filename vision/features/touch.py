@@ -34,6 +34,16 @@ FACE_OVAL = [10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365
              152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109]
 # Fingertips and finger pads first; wrist and knuckles add the palm.
 HAND_POINTS = [4, 8, 12, 16, 20, 3, 7, 11, 15, 19, 0, 5, 9, 13, 17]
+#: Chewing, seen as the lips opening and closing while no hand is at the mouth (see :func:`chew_cycles`).
+#: Lips closed below CHEW_CLOSED, open from CHEW_OPEN face heights of inner-lip gap: on the tune split closed
+#: lips read 0.001-0.009 (the drinking clip before the mug, the make-up clip), so 0.015 clears the mesh's
+#: jitter; a bite or a chewing stroke parts the lips by a few hundredths (CHEW_OPEN 0.03, twice the gap).
+CHEW_CLOSED, CHEW_OPEN = 0.015, 0.03
+#: Habitual chewing runs at about 1-2 strokes a second (the published masticatory rates, e.g. Po et al. 2011,
+#: J. Dent. Res., chewing in daily life about 1.5 Hz): an opening counts when the lips were closed within the
+#: last 2 s (0.5 Hz) and the previous opening is at least 1/3 s before it (3 Hz: faster flutter, as in
+#: quick speech, counts not at all).
+CHEW_HZ = (0.5, 3.0)
 
 
 TOUCH_FEATURES: Dict[str, tuple] = {  # one (unit, description) line a feature, the same table shape in every feature module: data, not logic
@@ -150,6 +160,33 @@ def touch_features(track: LandmarkTrack, pose: np.ndarray, scale: np.ndarray) ->
             warnings.simplefilter("ignore", RuntimeWarning)
             out[f"hand_{target}_margin"] = np.nanmin(others, axis=0) - out[f"hand_{target}_dist"]
     return out
+
+
+def chew_cycles(mouth_open: np.ndarray, at_mouth: np.ndarray, t: np.ndarray, window_s: float,
+                from_index: int = 0) -> np.ndarray:
+    """Lip openings at a chewing rate (:data:`CHEW_HZ`) in the trailing ``window_s``, counted only while no
+    hand is at the mouth (the bite itself is not chewing); NaN where the lips were seen in under half the rows
+    of the window. Causal, and it looks back at most 2 s before the window: a live caller holding the last
+    seconds gets the offline value."""
+    n = len(mouth_open)
+    idx = np.arange(n)
+    closed = mouth_open <= CHEW_CLOSED
+    opened = mouth_open >= CHEW_OPEN  # NaN is neither: it keeps the last state
+    last_closed = np.maximum.accumulate(np.where(closed, idx, -1))
+    last_open = np.maximum.accumulate(np.where(opened, idx, -1))
+    prev_closed = np.concatenate([[-1], last_closed[:-1]])
+    prev_open = np.concatenate([[-1], last_open[:-1]])
+    since_closed = t - t[np.maximum(prev_closed, 0)]
+    opening = opened & (prev_closed > prev_open) & (prev_closed >= 0)  # closed before, open now
+    last_opening = np.maximum.accumulate(np.where(opening, idx, -1))
+    prev_opening = np.concatenate([[-1], last_opening[:-1]])
+    period = np.where(prev_opening >= 0, t - t[np.maximum(prev_opening, 0)], np.inf)
+    counted = opening & (since_closed <= 1.0 / CHEW_HZ[0]) & (period >= 1.0 / CHEW_HZ[1]) & ~(at_mouth > 0.5)
+    cum = np.cumsum(counted)
+    starts = np.searchsorted(t, t - window_s, side="right")
+    count = cum - np.where(starts > 0, cum[np.maximum(starts - 1, 0)], 0)
+    seen = g.trailing_mean((~np.isnan(mouth_open)).astype(float), t, window_s, from_index)
+    return np.where(seen >= 0.5, count[from_index:].astype(np.float64), np.nan)
 
 
 def _nearest_hand_size(track: LandmarkTrack, hands: List[np.ndarray], targets: np.ndarray,

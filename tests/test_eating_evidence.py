@@ -1,0 +1,75 @@
+"""Eating needs evidence (issue 7): repeated hand-to-mouth trips count as eating only with chewing after them
+or a cup or food at the mouth; trips alone (make-up, a hand back and forth to the face) are not eating."""
+import numpy as np
+import pytest
+
+from conftest import REPO
+from builders import make_frames, make_person, object_runs, segments, with_object
+from vision.detect.landmarks import LandmarkTrack
+from vision.features.table import compute_features
+from vision.judge.analyzer import analyze_track
+from vision.judge.rules import load_rules
+
+FPS = 10.0
+
+
+@pytest.fixture(scope="module")
+def rules():
+    return load_rules(REPO / "rules.yaml")
+
+
+def _track(people):
+    return LandmarkTrack.from_frames(make_frames(people, FPS), 0, (640, 480))
+
+
+def _lips(period_frames: int, seconds: float, **kw):
+    """The lips parting for 2 frames of every ``period_frames`` (at 10 fps), the hand away from the mouth."""
+    return [dict(hand_at="lap", mouth_open=0.1 * (i % period_frames in (2, 3)), **kw)
+            for i in range(int(seconds * FPS))]
+
+
+def test_chew_cycles_count_lip_openings_at_a_chewing_rate_only():
+    """2 Hz openings for 3 s: 6 counted; 5 Hz flutter (faster than chewing): none; lips never seen: NaN."""
+    chew = compute_features(_track([make_person(**s) for s in _lips(5, 3.0)]))["chew_cycles_3s"]
+    assert chew[-1] == 6
+    assert np.all(np.diff(chew[:25]) >= 0)  # it builds up over the window
+    flutter = compute_features(_track([make_person(**s) for s in _lips(2, 3.0)]))["chew_cycles_3s"]
+    assert flutter[-1] == 0
+    no_face = compute_features(_track([make_person(hand_at="lap", face=False)] * 30))["chew_cycles_3s"]
+    assert np.isnan(no_face[-1])
+
+
+def test_lip_openings_with_the_hand_at_the_mouth_are_not_chewing():
+    """The bite itself (hand at the mouth while the lips part) is not counted."""
+    specs = [dict(s, hand_at="mouth") for s in _lips(5, 3.0)]
+    assert compute_features(_track([make_person(**s) for s in specs]))["chew_cycles_3s"][-1] == 0
+
+
+def _trips(chew: bool):
+    """Three trips of the hand to the mouth, each followed by 2 s with the hand away (chewing or lips still),
+    then the hand back near the mouth."""
+    away = _lips(5, 2.0) if chew else [dict(hand_at="lap")] * 20
+    one = segments((0.5, dict(hand_at="mouth")), (0.5, dict(hand_at="lap"))) + away
+    return [make_person(**s) for s in one * 3 + segments((2.0, dict(hand_at="mouth", hand_dist=0.2)))]
+
+
+def test_repeated_trips_with_chewing_are_eating_without_are_not(rules):
+    """Trips plus chewing between them: eating. The same trips with the lips still: no eating event."""
+    def eating(people):
+        events, _, _ = analyze_track(_track(people), rules, baseline={})
+        return "gesture.eating" in {e.rule for e in events}
+    assert eating(_trips(chew=True))
+    assert not eating(_trips(chew=False))
+
+
+def test_repeated_trips_with_food_at_the_mouth_are_eating_with_food_in_the_hand_only_not(rules):
+    """Trips with lips still but a food hit whose box is at the mouth in the detector runs: eating. Food seen
+    only in a hand crop (a bottle on the table behind the hands) does not make trips eating."""
+    def eating(people):
+        events, _, _ = analyze_track(_track(people), rules, baseline={})
+        return "gesture.eating" in {e.rule for e in events}
+    trips = _trips(chew=False)
+    at_mouth = object_runs([with_object(p, "food", crop="mouth") for p in trips])
+    in_hand = object_runs([with_object(p, "food", crop="right_hand", box=(0.85, 0.8, 0.95, 0.95)) for p in trips])
+    assert eating(at_mouth)
+    assert not eating(in_hand)
