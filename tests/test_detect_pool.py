@@ -81,17 +81,18 @@ def test_runs_of_chunk_frames_go_to_each_instance_in_turn(chunk):
     assert b.seen == [i / 10 for i in range(20) if (i // chunk) % 2 == 1]
 
 
-def test_each_instance_starts_afresh_before_a_run_that_does_not_follow_its_last_frame():
-    """chunk=3, two instances, 20 frames: instance 0 is reset before frames 6, 12, 18, instance 1 before 9 and
-    15 (never before its first run); one instance sees every frame in order and is never reset."""
+def test_every_segment_after_the_first_starts_afresh_whatever_the_instances():
+    """chunk=3, 20 frames: a reset before frames 3, 6, ..., 18 however many instances share them (instance 0 of
+    two takes 6, 12, 18; instance 1 takes 3, 9, 15; one instance takes them all), so each segment is landmarked
+    the same way by one instance or two."""
     with DetectorPool(Recorder, workers=2, chunk=3) as pool:
         list(pool.run(frames(20)))
     a, b = Recorder.instances
-    assert a.resets == [3, 6, 9] and b.resets == [3, 6]
+    assert a.resets == [3, 6, 9] and b.resets == [0, 3, 6]  # frames seen by that instance when reset
     Recorder.instances = []
     with DetectorPool(Recorder, workers=1, chunk=3) as pool:
         list(pool.run(frames(20)))
-    assert Recorder.instances[0].resets == []
+    assert Recorder.instances[0].resets == [3, 6, 9, 12, 15, 18]
 
 
 def test_frames_in_flight_stay_bounded():
@@ -133,8 +134,14 @@ def test_stopping_early_closes_every_instance():
     assert sum(len(d.seen) for d in Recorder.instances) < 50
 
 
-def test_workers_and_chunk_must_be_at_least_one():
-    """A pool of no instance, or runs of no frame, is refused with what was given."""
+def test_default_workers_follow_the_cores_this_process_may_use(monkeypatch):
+    """One core (a batch worker pinned to it): one instance; two or more: two. A pool of no instance, or of
+    segments of no frame, is refused."""
+    from vision.detect import pool as pool_mod
+
+    for cores, expected in ((1, 1), (2, 2), (16, 2)):
+        monkeypatch.setattr(pool_mod.os, "sched_getaffinity", lambda pid, n=cores: set(range(n)))
+        assert pool_mod.default_workers() == expected
     with pytest.raises(ValueError, match="at least 1, got 0 and 16"):
         DetectorPool(Recorder, workers=0, chunk=16)
     with pytest.raises(ValueError, match="at least 1, got 2 and 0"):
@@ -142,8 +149,8 @@ def test_workers_and_chunk_must_be_at_least_one():
 
 
 def test_two_instances_give_the_same_run_as_one(tmp_path, rules):
-    """analyze by default (one instance, run.json says so) and with threads=2, on a detector without memory:
-    the same events and landmark cache."""
+    """analyze with one instance and with two (run.json says how many), on a detector without memory: the same
+    events and landmark cache."""
     import cv2
 
     from tests.builders import ear_touch_detector
@@ -158,11 +165,11 @@ def test_two_instances_give_the_same_run_as_one(tmp_path, rules):
     wr.release()
     det = ear_touch_detector((64, 48), hip_px=(32, 40), px_per_m=40.0)
     runs = {}
-    for n in (None, 2):
+    for n in (1, 2):
         out = tmp_path / f"run{n}"
         res = analyze(str(video), str(out), rules, progress=False, detector_factory=det, appearance=None, threads=n)
-        runs[n or 1] = ([(e.rule, e.start_s, e.end_s) for e in read_events(out / "events.jsonl")],
-                        load_tracks(str(out))[0].pose_xyz)
-        assert res.info["timings"]["model_instances"] == (n or 1)  # one instance unless told
+        runs[n] = ([(e.rule, e.start_s, e.end_s) for e in read_events(out / "events.jsonl")],
+                   load_tracks(str(out))[0].pose_xyz)
+        assert res.info["timings"]["model_instances"] == n
     assert runs[1][0] and runs[1][0] == runs[2][0]
     np.testing.assert_array_equal(runs[1][1], runs[2][1])

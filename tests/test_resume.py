@@ -26,7 +26,7 @@ from vision.io.run_meta import read_run_json, write_run_json
 from vision.pipeline import analyze
 from vision.resume import Prior, _ObjectsAfterCache
 
-N = 400  # frames, all analysed (sample_fps 0): one complete chunk of 256, then 144 the cache lacks
+N = 450  # frames, all analysed (sample_fps 0): one complete chunk of 256, then 194 the cache lacks
 KEPT = CHUNK
 
 
@@ -135,7 +135,8 @@ def test_a_cut_run_resumes_running_the_models_only_on_the_frames_its_cache_lacks
 
 
 def test_a_run_killed_with_sigkill_resumes_to_the_events_of_an_uninterrupted_run(video, straight, tmp_path, rules):
-    """A real kill -9 at the 300th model call (after the first chunk's checkpoint), then analyze --resume."""
+    """A real kill -9 at the 400th model call (the pool reads at most 2 x 64 + 2 frames ahead, so the first
+    chunk's checkpoint is written by then), then analyze --resume."""
     run = tmp_path / "killed"
     script = dedent(f"""
         import os, signal, sys
@@ -145,14 +146,14 @@ def test_a_run_killed_with_sigkill_resumes_to_the_events_of_an_uninterrupted_run
         from vision.judge.rules import parse_rules
         from vision.pipeline import analyze
 
-        class DiesAt300(Scripted):
+        class DiesAt400(Scripted):
             def detect(self, image, t):
-                if len(Scripted.calls) == 299:
+                if len(Scripted.calls) == 399:
                     os.kill(os.getpid(), signal.SIGKILL)
                 return super().detect(image, t)
 
         analyze({str(video)!r}, {str(run)!r}, parse_rules(RULES_YAML), sample_fps=0, progress=False,
-                detector_factory=DiesAt300, appearance=None)
+                detector_factory=DiesAt400, appearance=None)
     """)
     proc = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert proc.returncode == -signal.SIGKILL, proc.stderr

@@ -153,9 +153,9 @@ def test_a_run_json_is_written_as_the_run_goes_with_judged_time_per_rule(tmp_pat
 
 
 def test_a_run_killed_with_sigkill_leaves_a_folder_render_and_report_can_read(tmp_path):
-    """run.json is written before the first frame and after every landmark chunk: kill -9 in the models' 330th
-    frame (the pool reads at most a few dozen frames ahead, so the first 256-frame chunk is written by then)."""
-    video = syn.make_video(tmp_path / "long.mp4", 360)
+    """run.json is written before the first frame and after every landmark chunk: kill -9 in the models' 420th
+    frame (the pool reads at most 2 x 64 + 2 frames ahead, so the first 256-frame chunk is written by then)."""
+    video = syn.make_video(tmp_path / "long.mp4", 450)
     out = tmp_path / "killed"
     script = dedent(f"""
         import os, signal, sys
@@ -165,16 +165,16 @@ def test_a_run_killed_with_sigkill_leaves_a_folder_render_and_report_can_read(tm
         from vision.judge.rules import parse_rules
         from vision.pipeline import analyze
 
-        class DiesAt330(TouchEveryFrame):
+        class DiesAt420(TouchEveryFrame):
             n = 0
             def detect(self, image, t):
-                DiesAt330.n += 1
-                if DiesAt330.n == 330:
+                DiesAt420.n += 1
+                if DiesAt420.n == 420:
                     os.kill(os.getpid(), signal.SIGKILL)
                 return super().detect(image, t)
 
         analyze({str(video)!r}, {str(out)!r}, parse_rules(RULES_YAML), sample_fps=0, progress=False,
-                detector_factory=DiesAt330, appearance=None)
+                detector_factory=DiesAt420, appearance=None)
     """)
     proc = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert proc.returncode == -signal.SIGKILL, proc.stderr

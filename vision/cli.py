@@ -122,8 +122,8 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--overwrite", action="store_true",
                    help="--out may hold a previous run: clear its files and outputs first (they are listed)")
     a.add_argument("--threads", type=_threads, default=None, metavar="N",
-                   help="landmark-model instances run side by side on this recording (default 1; 2 on a two-core "
-                        "machine is about 1.3x faster, with slightly different landmarks: see README, Speed)")
+                   help="landmark-model instances run side by side on this recording (default: one a core, at "
+                        "most 2; the landmarks are the same with any number)")
     a.add_argument("--resume", action="store_true",
                    help="--out holds a run of the same INPUT and rules that was killed mid-way: go on from its "
                         "landmark cache (the models run only on the frames after it); otherwise as without it")

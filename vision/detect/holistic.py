@@ -60,10 +60,9 @@ class HolisticDetector(ModelHandle):
                 "files": {role: wheel_entry(self._wheel, rel) for role, rel in HOLISTIC_MODELS.items()}}
 
     def reset(self) -> None:
-        """Forget the frames before (tracking and smoothing start afresh, as at the start of a video): what a
-        :class:`~vision.detect.pool.DetectorPool` instance does before a run of frames that does not follow on
-        from its last one. Holistic steps its own clock one frame a call, so a jump would otherwise look to it
-        like one frame of very fast motion, tracked from a stale region."""
+        """Forget the frames before: tracking and smoothing start afresh, as at the start of a video. A
+        :class:`~vision.detect.pool.DetectorPool` does this before each segment of the recording, so the landmarks
+        do not depend on which instance took the segment before."""
         if not self.still_images:
             self._model.reset()
 

@@ -3,7 +3,7 @@
 A MediaPipe graph keeps a little over one core busy (measured on the seated
 talking clip: 7.4 s of CPU in 6.3 s for Holistic), so on a machine with a
 second core a second instance lands about 1.5 times as many frames a second
-(``analyze --threads 2``; the default is one instance: :data:`DEFAULT_WORKERS`).
+(``analyze --threads N``; by default one a core, at most two: :func:`default_workers`).
 :class:`DetectorPool` opens ``workers`` instances, each used by one thread of
 its own (a graph is never shared between threads), hands the frames out in
 turn and gives the results back in input order::
@@ -12,17 +12,20 @@ turn and gives the results back in input order::
         for frame, people in pool.run(frames):
             ...
 
-Each instance takes runs of ``chunk`` consecutive frames in turn (:data:`CHUNK`),
-with strictly increasing timestamps, so a tracking detector tracks frame to
-frame within a run; before each later run it is ``reset()`` (if it has one),
-so it starts that run afresh as at the start of a video instead of tracking
-across the jump from stale state. At most
-``workers * chunk + AHEAD`` frames are in flight: memory does not grow with
-the recording. ``workers=1`` still overlaps decoding and judging (the caller's
-thread) with the models (the pool's thread).
+The recording is landmarked in segments of ``chunk`` consecutive frames
+(:data:`CHUNK`), and every segment after the first starts afresh: the
+instance taking it is ``reset()`` first (if it has one), as at the start of a
+video. Instances take the segments in turn. So the landmarks depend on the
+segment length only, never on how many instances share the work: one
+instance and two give the same run, on any machine, in ``analyze`` and in
+``batch`` alike. At most ``workers * chunk + AHEAD`` frames are in flight:
+memory does not grow with the recording. ``workers=1`` still overlaps
+decoding and judging (the caller's thread) with the models (the pool's
+thread).
 """
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import deque
@@ -40,19 +43,23 @@ T = TypeVar("T")
 #: judges a frame, few enough that frames in flight stay a handful.
 AHEAD = 2
 
-#: frames in a row each instance landmarks before the next instance takes over: a tracking graph then tracks
-#: frame to frame as if alone, and meets a jump (like a cut) once every CHUNK frames. Handing out single frames
-#: in turn instead (each instance tracking across the other's frame) changed events on small, low-resolution
-#: clips of ../shared/media (a face touch on the CCTV gif, a drink on the NTU clip); runs of 16 gave the
-#: one-instance events on them. Frames in flight: ``workers * CHUNK + AHEAD``.
-CHUNK = 16
+#: frames a segment (see the module doc). A segment starts afresh, as a video does: the tracker finds the person
+#: again and its smoothing restarts, the cost of running segments side by side. Long enough that this happens
+#: seldom (6.4 s at the default 10 fps), short enough that two segments of frames in flight stay a few hundred MB
+#: at most (2 x 64 + 2 frames: 90 MB at 640x360, 800 MB at 1920x1080). Measured on ../shared/media with the same
+#: rules, against tracking across the whole recording: see README, Speed. (Single frames handed out in turn, each
+#: instance tracking across the other's frame, changed far more; so did runs of 16 without the reset.)
+CHUNK = 64
 
-#: instances side by side when not told: one. Two instances track differently from one (each starts its runs
-#: afresh), so a run's events would depend on the machine's core count and differ from ``batch`` (one instance a
-#: recording); measured on ../shared/media (same rules, landmarks from 1 vs 2 instances): the same misses and
-#: 2 more false positives of 41 tune entries, within what starting a one-instance run one frame later changes,
-#: but not the same events. ``--threads 2`` is there for speed (``scripts/bench.py``).
-DEFAULT_WORKERS = 1
+#: instances side by side when not told: two when this process may use two cores or more (the landmarks are the
+#: same either way); a ``batch`` worker pinned to one core, or a one-core machine, gets one.
+MAX_DEFAULT_WORKERS = 2
+
+
+def default_workers() -> int:
+    """Instances for one recording: the cores this process may use, at most :data:`MAX_DEFAULT_WORKERS`."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(MAX_DEFAULT_WORKERS, cores))
 
 
 class DetectorPool:
@@ -97,11 +104,11 @@ class DetectorPool:
         """run.json's ``models`` block: the instances are alike, so the first one's."""
         return self._dets[0].model_names
 
-    def _call(self, k: int, fn: Callable[[LandmarkDetector, T], object], item: T, jump: bool = False):
+    def _call(self, k: int, fn: Callable[[LandmarkDetector, T], object], item: T, fresh: bool = False):
         t0 = time.perf_counter()
         try:
-            if jump and hasattr(self._dets[k], "reset"):
-                self._dets[k].reset()  # a run that does not follow on from this instance's last frame
+            if fresh and hasattr(self._dets[k], "reset"):
+                self._dets[k].reset()  # a new segment starts as a video does
             return fn(self._dets[k], item)
         finally:
             with self._lock:
@@ -117,8 +124,8 @@ class DetectorPool:
         try:
             for i, item in enumerate(items):
                 k = (i // self.chunk) % self.workers
-                jump = self.workers > 1 and i % self.chunk == 0 and i >= self.chunk * self.workers
-                pending.append((item, self._threads[k].submit(self._call, k, fn, item, jump)))
+                fresh = i > 0 and i % self.chunk == 0  # a new segment: afresh, whichever instance takes it
+                pending.append((item, self._threads[k].submit(self._call, k, fn, item, fresh)))
                 if len(pending) >= limit:
                     done, fut = pending.popleft()
                     yield done, fut.result()
@@ -141,5 +148,5 @@ class DetectorPool:
 
 
 def open_pool(open_one: Callable[[], LandmarkDetector], workers: Optional[int] = None) -> DetectorPool:
-    """A pool of ``workers`` instances (None: :data:`DEFAULT_WORKERS`), not yet opened."""
-    return DetectorPool(open_one, DEFAULT_WORKERS if workers is None else workers, CHUNK)
+    """A pool of ``workers`` instances (None: :func:`default_workers`), not yet opened."""
+    return DetectorPool(open_one, default_workers() if workers is None else workers, CHUNK)

@@ -141,11 +141,12 @@ class TasksDetector:
 
         # Crops are judged one by one (IMAGE mode); one may hold a neighbour's face or hand too, hence 2.
         crop = dict(running_mode=mpv.RunningMode.IMAGE)
+        self._pose_options = mpv.PoseLandmarkerOptions(
+            base_options=base("pose", pose_task), running_mode=mode, num_poses=num_poses,
+            min_pose_detection_confidence=min_confidence, min_pose_presence_confidence=min_confidence,
+            min_tracking_confidence=min_confidence)
         with quiet_native_stderr():
-            self._pose = mpv.PoseLandmarker.create_from_options(mpv.PoseLandmarkerOptions(
-                base_options=base("pose", pose_task), running_mode=mode, num_poses=num_poses,
-                min_pose_detection_confidence=min_confidence, min_pose_presence_confidence=min_confidence,
-                min_tracking_confidence=min_confidence))
+            self._pose = mpv.PoseLandmarker.create_from_options(self._pose_options)
             self._face = None if face_task is None else mpv.FaceLandmarker.create_from_options(
                 mpv.FaceLandmarkerOptions(
                     base_options=base("face", face_task), num_faces=2, **crop,
@@ -183,6 +184,18 @@ class TasksDetector:
                 task.close()
         self._pose = self._face = self._hand = None
         self._legacy.close()
+
+    def reset(self) -> None:
+        """Forget the frames before (a new segment of a :class:`~vision.detect.pool.DetectorPool`): the pose
+        landmarker starts afresh, as at the start of a video (the face and hand models judge crops one by one)."""
+        if self.still_images or self._pose is None:
+            return
+        from mediapipe.tasks.python import vision as mpv
+
+        self._pose.close()
+        with quiet_native_stderr():
+            self._pose = mpv.PoseLandmarker.create_from_options(self._pose_options)
+        self._previous = []
 
     def detect(self, image_bgr: np.ndarray, timestamp_s: float) -> List[PersonLandmarks]:
         """Landmarks of everyone found in ``image_bgr``, in order of ``person_id``; [] if nobody is found."""
