@@ -58,7 +58,7 @@ def fresh_instances():
 def test_results_come_back_in_input_order_each_frame_landmarked_once():
     """Two instances with uneven detect times: every frame is detected exactly once, by instance i % 2, each
     instance sees strictly increasing timestamps (as a tracking graph needs), and the output keeps input order."""
-    with DetectorPool(lambda: Recorder(delay_s=0.002), workers=2) as pool:
+    with DetectorPool(lambda: Recorder(delay_s=0.002), workers=2, chunk=1) as pool:
         out = list(pool.run(frames(25)))
     assert [f.index for f, _ in out] == list(range(25))
     assert [people for _, people in out] == [[f"person at {i / 10:.1f}"] for i in range(25)]
@@ -117,7 +117,7 @@ def test_an_error_in_one_frame_is_raised_there_after_the_frames_before_it():
     graphs are closed afterwards."""
     got = []
     with pytest.raises(RuntimeError, match="bad frame at 0.7"):
-        with DetectorPool(lambda: Recorder(fail_at=7), workers=2) as pool:
+        with DetectorPool(lambda: Recorder(fail_at=7), workers=2, chunk=1) as pool:
             for f, _ in pool.run(frames(20)):
                 got.append(f.index)
     assert got == list(range(7))
@@ -126,7 +126,7 @@ def test_an_error_in_one_frame_is_raised_there_after_the_frames_before_it():
 
 def test_stopping_early_closes_every_instance():
     """A caller that breaks off (Ctrl-C, a damaged file) leaves no graph open and no frame running."""
-    with DetectorPool(lambda: Recorder(delay_s=0.001), workers=2) as pool:
+    with DetectorPool(lambda: Recorder(delay_s=0.001), workers=2, chunk=1) as pool:
         for f, _ in pool.run(frames(50)):
             if f.index == 3:
                 break
@@ -134,23 +134,24 @@ def test_stopping_early_closes_every_instance():
     assert sum(len(d.seen) for d in Recorder.instances) < 50
 
 
-def test_default_workers_follow_the_cores_this_process_may_use(monkeypatch):
-    """One core (a batch worker pinned to it): one instance; two or more: two. A pool of no instance, or of
-    segments of no frame, is refused."""
-    from vision.detect import pool as pool_mod
+def test_one_instance_tracks_throughout_and_several_need_segments():
+    """open_pool: by default one instance, never reset; two or more work on segments of CHUNK frames. A pool of
+    no instance, of segments of no frame, or of several instances without segments is refused."""
+    from vision.detect.pool import CHUNK, open_pool
 
-    for cores, expected in ((1, 1), (2, 2), (16, 2)):
-        monkeypatch.setattr(pool_mod.os, "sched_getaffinity", lambda pid, n=cores: set(range(n)))
-        assert pool_mod.default_workers() == expected
-    with pytest.raises(ValueError, match="at least 1, got 0 and 16"):
-        DetectorPool(Recorder, workers=0, chunk=16)
-    with pytest.raises(ValueError, match="at least 1, got 2 and 0"):
-        DetectorPool(Recorder, workers=2, chunk=0)
+    assert (open_pool(Recorder).workers, open_pool(Recorder).chunk) == (1, None)
+    assert (open_pool(Recorder, 2).workers, open_pool(Recorder, 2).chunk) == (2, CHUNK)
+    with DetectorPool(Recorder) as pool:
+        list(pool.run(frames(3 * CHUNK)))
+    assert Recorder.instances[-1].resets == []
+    for workers, chunk in ((0, 16), (2, 0), (2, None)):
+        with pytest.raises(ValueError, match="workers must be at least 1 and chunk at least 1"):
+            DetectorPool(Recorder, workers=workers, chunk=chunk)
 
 
 def test_two_instances_give_the_same_run_as_one(tmp_path, rules):
-    """analyze with one instance and with two (run.json says how many), on a detector without memory: the same
-    events and landmark cache."""
+    """analyze by default (one instance, run.json says so) and with two, on a detector without memory: the same
+    events and landmark cache (the order and the bookkeeping of the pool lose nothing)."""
     import cv2
 
     from tests.builders import ear_touch_detector
@@ -165,11 +166,11 @@ def test_two_instances_give_the_same_run_as_one(tmp_path, rules):
     wr.release()
     det = ear_touch_detector((64, 48), hip_px=(32, 40), px_per_m=40.0)
     runs = {}
-    for n in (1, 2):
+    for n in (None, 2):
         out = tmp_path / f"run{n}"
         res = analyze(str(video), str(out), rules, progress=False, detector_factory=det, appearance=None, threads=n)
-        runs[n] = ([(e.rule, e.start_s, e.end_s) for e in read_events(out / "events.jsonl")],
-                   load_tracks(str(out))[0].pose_xyz)
-        assert res.info["timings"]["model_instances"] == n
+        runs[n or 1] = ([(e.rule, e.start_s, e.end_s) for e in read_events(out / "events.jsonl")],
+                        load_tracks(str(out))[0].pose_xyz)
+        assert res.info["timings"]["model_instances"] == (n or 1)  # one unless told
     assert runs[1][0] and runs[1][0] == runs[2][0]
     np.testing.assert_array_equal(runs[1][1], runs[2][1])

@@ -122,8 +122,8 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--overwrite", action="store_true",
                    help="--out may hold a previous run: clear its files and outputs first (they are listed)")
     a.add_argument("--threads", type=_threads, default=None, metavar="N",
-                   help="landmark-model instances run side by side on this recording (default: one a core, at "
-                        "most 2; the landmarks are the same with any number)")
+                   help="landmark-model instances run side by side on this recording (default 1: tracking "
+                        "throughout; 2 or more: faster, on 64-frame segments each started afresh; see README, Speed)")
     a.add_argument("--resume", action="store_true",
                    help="--out holds a run of the same INPUT and rules that was killed mid-way: go on from its "
                         "landmark cache (the models run only on the frames after it); otherwise as without it")

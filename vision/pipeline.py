@@ -147,7 +147,7 @@ def analyze(input_path: str, out_dir: str, rules: RuleSet, sample_fps: Optional[
     and the customer by ``customer`` (auto or an id); ``judge="all"`` also
     judges every other person from their pose. A live camera always takes
     the single-person path. ``threads``: landmark-model instances side by side
-    (:mod:`vision.detect.pool`; None: one a core, at most two; the landmarks are the same with any number).
+    (:mod:`vision.detect.pool`; None: one, tracking throughout; more: on segments each started afresh).
     ``resume``: go on with an interrupted run in ``out_dir`` (:mod:`vision.resume`).
     """
     people_run.check_choices(subject, customer, judge)

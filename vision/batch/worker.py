@@ -103,8 +103,7 @@ def run_task(task: Task, analyze_fn: Optional[Callable] = None) -> Outcome:
         if analyze_fn is None:
             from vision.pipeline import analyze as analyze_fn
         rules = load_rules(task.rules_path)
-        # one model instance a recording: the workers fill the cores (the landmarks are the same with any number
-        # of instances: vision.detect.pool)
+        # one model instance a recording, tracking throughout (as analyze by default): the workers fill the cores
         res = analyze_fn(task.input, task.run_dir, rules, sample_fps=task.sample_fps, progress=False,
                          overwrite=task.redo, threads=1, **({"resume": True} if task.resume else {}))
         status, reason = res.status, None

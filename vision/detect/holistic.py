@@ -61,8 +61,8 @@ class HolisticDetector(ModelHandle):
 
     def reset(self) -> None:
         """Forget the frames before: tracking and smoothing start afresh, as at the start of a video. A
-        :class:`~vision.detect.pool.DetectorPool` does this before each segment of the recording, so the landmarks
-        do not depend on which instance took the segment before."""
+        :class:`~vision.detect.pool.DetectorPool` of several instances does this before each segment, so the
+        landmarks do not depend on which instance took the segment before."""
         if not self.still_images:
             self._model.reset()
 

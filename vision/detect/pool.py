@@ -1,31 +1,30 @@
-"""Several instances of one landmark detector on one recording, side by side.
+"""Landmark-model instances on one recording, side by side.
 
 A MediaPipe graph keeps a little over one core busy (measured on the seated
 talking clip: 7.4 s of CPU in 6.3 s for Holistic), so on a machine with a
-second core a second instance lands about 1.5 times as many frames a second
-(``analyze --threads N``; by default one a core, at most two: :func:`default_workers`).
-:class:`DetectorPool` opens ``workers`` instances, each used by one thread of
-its own (a graph is never shared between threads), hands the frames out in
-turn and gives the results back in input order::
+second core a second instance lands more frames a second (``analyze
+--threads 2``). :class:`DetectorPool` opens ``workers`` instances, each used
+by one thread of its own (a graph is never shared between threads), hands the
+frames out and gives the results back in input order::
 
-    with DetectorPool(lambda: HolisticDetector(), workers=2) as pool:
+    with DetectorPool(lambda: HolisticDetector(), workers=2, chunk=64) as pool:
         for frame, people in pool.run(frames):
             ...
 
-The recording is landmarked in segments of ``chunk`` consecutive frames
-(:data:`CHUNK`), and every segment after the first starts afresh: the
-instance taking it is ``reset()`` first (if it has one), as at the start of a
-video. Instances take the segments in turn. So the landmarks depend on the
-segment length only, never on how many instances share the work: one
-instance and two give the same run, on any machine, in ``analyze`` and in
-``batch`` alike. At most ``workers * chunk + AHEAD`` frames are in flight:
-memory does not grow with the recording. ``workers=1`` still overlaps
-decoding and judging (the caller's thread) with the models (the pool's
-thread).
+One instance (the default, and every ``batch`` worker) tracks across the
+whole recording, exactly as a plain loop would; its thread still overlaps
+decoding and judging (the caller's thread) with the models. Several instances
+work on segments of ``chunk`` consecutive frames (:data:`CHUNK`), taken in
+turn; every segment after the first starts afresh, the instance taking it
+``reset()`` first (if it has one), as at the start of a video. So the
+landmarks of a segmented run depend on the segment length only, never on the
+number of instances; they are not those of one instance tracking throughout,
+since a fresh start re-detects the person (measured in README, *Speed*). At
+most ``workers * chunk + AHEAD`` frames are in flight: memory does not grow
+with the recording.
 """
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections import deque
@@ -43,23 +42,12 @@ T = TypeVar("T")
 #: judges a frame, few enough that frames in flight stay a handful.
 AHEAD = 2
 
-#: frames a segment (see the module doc). A segment starts afresh, as a video does: the tracker finds the person
-#: again and its smoothing restarts, the cost of running segments side by side. Long enough that this happens
-#: seldom (6.4 s at the default 10 fps), short enough that two segments of frames in flight stay a few hundred MB
-#: at most (2 x 64 + 2 frames: 90 MB at 640x360, 800 MB at 1920x1080). Measured on ../shared/media with the same
-#: rules, against tracking across the whole recording: see README, Speed. (Single frames handed out in turn, each
-#: instance tracking across the other's frame, changed far more; so did runs of 16 without the reset.)
+#: frames a segment when several instances share a recording (see the module doc). A fresh start re-detects the
+#: person and restarts the smoothing: long enough that this happens seldom (6.4 s at the default 10 fps), short
+#: enough that two segments of frames in flight stay a few hundred MB at most (2 x 64 + 2 frames: 90 MB at
+#: 640x360, 800 MB at 1920x1080). (Single frames handed out in turn, each instance tracking across the other's
+#: frame, changed far more; so did segments of 16 without the reset.)
 CHUNK = 64
-
-#: instances side by side when not told: two when this process may use two cores or more (the landmarks are the
-#: same either way); a ``batch`` worker pinned to one core, or a one-core machine, gets one.
-MAX_DEFAULT_WORKERS = 2
-
-
-def default_workers() -> int:
-    """Instances for one recording: the cores this process may use, at most :data:`MAX_DEFAULT_WORKERS`."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(MAX_DEFAULT_WORKERS, cores))
 
 
 class DetectorPool:
@@ -69,9 +57,10 @@ class DetectorPool:
     instances it can exceed the wall time).
     """
 
-    def __init__(self, open_one: Callable[[], LandmarkDetector], workers: int = 1, chunk: int = 1):
-        if workers < 1 or chunk < 1:
-            raise ValueError(f"workers and chunk must be at least 1, got {workers} and {chunk}")
+    def __init__(self, open_one: Callable[[], LandmarkDetector], workers: int = 1, chunk: Optional[int] = None):
+        if workers < 1 or (chunk is not None and chunk < 1) or (chunk is None and workers > 1):
+            raise ValueError(f"workers must be at least 1 and chunk at least 1 (None: one instance tracking "
+                             f"throughout), got {workers} and {chunk}")
         self.workers, self.chunk = workers, chunk
         self._open_one = open_one
         self._threads = [ThreadPoolExecutor(1, thread_name_prefix=f"detector{k}") for k in range(workers)]
@@ -116,15 +105,16 @@ class DetectorPool:
 
     def map(self, fn: Callable[[LandmarkDetector, T], object], items: Iterable[T]) -> Iterator[Tuple[T, object]]:
         """``(item, fn(detector, item))`` for each item, in input order; item ``i`` goes to instance
-        ``(i // chunk) % workers``. An error in ``fn`` is raised here, at that item; the frames after it are dropped."""
+        ``(i // chunk) % workers`` (all to one instance when unsegmented). An error in ``fn`` is raised here, at that item; the frames after it are dropped."""
         if not self._dets:
             raise RuntimeError("DetectorPool used outside its with-block")
         pending: Deque[Tuple[T, Future]] = deque()
-        limit = self.workers * self.chunk + AHEAD
+        chunk = self.chunk or CHUNK  # one instance unsegmented: it reads ahead as far as a segment
+        limit = self.workers * chunk + AHEAD
         try:
             for i, item in enumerate(items):
-                k = (i // self.chunk) % self.workers
-                fresh = i > 0 and i % self.chunk == 0  # a new segment: afresh, whichever instance takes it
+                k = (i // chunk) % self.workers
+                fresh = self.chunk is not None and i > 0 and i % chunk == 0  # a new segment starts afresh
                 pending.append((item, self._threads[k].submit(self._call, k, fn, item, fresh)))
                 if len(pending) >= limit:
                     done, fut = pending.popleft()
@@ -148,5 +138,7 @@ class DetectorPool:
 
 
 def open_pool(open_one: Callable[[], LandmarkDetector], workers: Optional[int] = None) -> DetectorPool:
-    """A pool of ``workers`` instances (None: :func:`default_workers`), not yet opened."""
-    return DetectorPool(open_one, default_workers() if workers is None else workers, CHUNK)
+    """A pool, not yet opened: one instance tracking throughout (None, 1), or ``workers`` on segments of
+    :data:`CHUNK`."""
+    workers = workers or 1
+    return DetectorPool(open_one, workers, CHUNK if workers > 1 else None)
