@@ -214,7 +214,6 @@ def cmd_analyze(args) -> int:
         _say_cleared(res)
     if args.resume and res.info["timings"].get("resume_note"):
         print(f"note: --resume: {res.info['timings']['resume_note']}", file=sys.stderr)
-    _say_people(res.info)
     if args.save_profile and res.info.get("baseline"):
         save_profile(args.save_profile, res.info["baseline"], source=args.input)
     for w in res.warnings:
@@ -223,6 +222,7 @@ def cmd_analyze(args) -> int:
     counts = ", ".join(f"{k} x{v}" for k, v in sorted(res.info["counts"].items())) or "none"
     print(f"{len(res.events)} events ({counts}); {t['frames_analysed']} frames in {t['total_s']:.1f} s "
           f"-> {res.out_dir}/events.jsonl")
+    _say_people(res.info)
     if res.status == "interrupted":
         print("interrupted: the events found so far are in the run folder", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -238,12 +238,13 @@ def _say_cleared(res) -> None:
 
 
 def _say_people(info: dict) -> None:
-    """With several people: who was judged and why, in one line."""
+    """With several people: who was judged and why, in one line on stdout, after the summary (stderr passes
+    through the model-chatter filter's thread and could land inside the summary line)."""
     people = info.get("people") or []
     if len(people) > 1:
         s, c = info["subject"], info["customer"]
         print(f"{len(people)} people tracked; subject {s['id']} ({s['reason']}); customer {c['id']}; "
-              f"another choice: --subject ID (ids in run.json's people)", file=sys.stderr)
+              f"another choice: --subject ID (ids in run.json's people)")
 
 
 def _print_event(e) -> None:
