@@ -22,8 +22,8 @@ class _FindsNothing:
         return []
 
 
-def _pass(frame_period_s=None, rate_hz=2.0):
-    p = ObjectPass("unused.tflite", WH, still=False, rate_hz=rate_hz, frame_period_s=frame_period_s)
+def _pass(rate_hz=2.0):
+    p = ObjectPass("unused.tflite", WH, still=False, rate_hz=rate_hz)
     p._det = _FindsNothing()
     return p
 
@@ -39,22 +39,25 @@ def _run(p, times, people):
     return ran
 
 
-def test_the_grid_runs_on_the_first_frame_of_each_half_second_however_the_run_is_split():
-    """At 10 fps and 2 Hz the runs fall on 0.0, 0.5, 1.0, ...; a second piece starting at 0.7 s (frame period
-    known) runs first at 1.0 s, as the whole run does: the same frames get the same runs."""
+def test_the_grid_runs_on_the_first_frame_of_each_half_second_and_holds_across_skipped_frames():
+    """At 10 fps and 2 Hz the runs fall on 0.0, 0.5, 1.0, ...; a pass that skips the first 7 frames (a resumed
+    run's cached ones) and is offered the rest runs first at 1.0 s, as the whole run does."""
     times = [i / 10 for i in range(30)]
     lap = [make_person(hand_at="lap")] * 30
-    whole = _run(_pass(0.1), times, lap)
+    whole = _run(_pass(), times, lap)
     assert whole == [0.0, 0.5, 1.0, 1.5, 2.0, 2.5]
-    first, second = _run(_pass(0.1), times[:7], lap[:7]), _run(_pass(0.1), times[7:], lap[7:])
-    assert first + second == whole
+    resumed = _pass()
+    for t, person in zip(times[:7], lap[:7]):
+        resumed.skip(t, person)
+    assert resumed.runs == 0
+    assert _run(resumed, times[7:], lap[7:]) == [t for t in whole if t >= 0.7]
 
 
 def test_a_hand_entering_the_face_region_gets_a_run_on_top_of_the_grid():
     """A hand arriving at the cheek at 0.7 s is looked at then (one extra run); staying there adds none."""
     times = [i / 10 for i in range(20)]
     people = [make_person(hand_at="lap")] * 7 + [make_person(hand_at="cheek")] * 13
-    p = _pass(0.1)
+    p = _pass()
     assert _run(p, times, people) == [0.0, 0.5, 0.7, 1.0, 1.5]
     assert p.extra_runs == 1
 
@@ -95,7 +98,7 @@ def test_both_hands_together_make_one_detector_call():
     for left, right in zip((15, 17, 19, 21), (16, 18, 20, 22)):
         both.pose_xyz[left], both.pose_visibility[left] = both.pose_xyz[right], both.pose_visibility[right]
     crops = crop_boxes(both, WH, subject_scale_px(both, WH))
-    p = _pass(0.1)
+    p = _pass()
     _run(p, [0.0], [both])
     assert {"left_hand", "right_hand"} <= set(crops)
     assert p.calls == len(crops) - 1

@@ -63,16 +63,14 @@ class ObjectPass:
     """Runs the detector on a frame when due; ``calls`` (detector calls) and ``seconds`` add up its cost.
 
     Due (:meth:`due`): on the first frame of each ``1 / rate_hz`` bucket of the timeline (a fixed grid, so the
-    same frames are looked at however a run is split into pieces), on every still, and on the frame where a hand
-    enters the face region (:func:`hand_near_face`), so a hand at the mouth is looked at when it arrives.
-    ``frame_period_s``: the analysed frames' spacing; with it the grid needs no earlier frame (a piece of a run
-    that starts mid-bucket does not run on its first frame), without it the last frame offered stands in.
+    same frames are looked at when a resumed run goes on from its cached frames: :meth:`skip`), on every still,
+    and on the frame where a hand enters the face region (:func:`hand_near_face`), so a hand at the mouth is
+    looked at when it arrives.
     """
 
-    def __init__(self, model_path: Path, image_wh: Tuple[int, int], still: bool, rate_hz: float = RATE_HZ,
-                 frame_period_s: Optional[float] = None):
+    def __init__(self, model_path: Path, image_wh: Tuple[int, int], still: bool, rate_hz: float = RATE_HZ):
         self.model_path, self.image_wh, self.still = Path(model_path), tuple(image_wh), still
-        self.rate_hz, self.frame_period_s = rate_hz, frame_period_s
+        self.rate_hz = rate_hz
         self._prev_t: Optional[float] = None
         self._prev_near = False
         self.calls, self.runs, self.extra_runs, self.seconds = 0, 0, 0, 0.0
@@ -101,9 +99,7 @@ class ObjectPass:
 
     def on_grid(self, t: float) -> bool:
         """``t`` is the first frame of its bucket of the ``1 / rate_hz`` grid."""
-        prev = self._prev_t if self._prev_t is not None else (
-            None if self.frame_period_s is None else t - self.frame_period_s)
-        return prev is None or self._bucket(t) > self._bucket(prev)
+        return self._prev_t is None or self._bucket(t) > self._bucket(self._prev_t)
 
     def due(self, t: float, near_face: bool = False) -> bool:
         """A run is due at ``t``: a still, the grid, or a hand just entered the face region (``near_face`` now, not
