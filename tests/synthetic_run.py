@@ -199,3 +199,36 @@ def make_still(path: Path) -> Path:
     cv2.circle(img, (W // 2, H // 3), 20, (200, 180, 160), -1)
     cv2.imwrite(str(path), img)
     return path
+
+
+def analyze_killed(video: Path, out: Path, detector: str, at_call: int):
+    """``analyze`` (every frame, the test rules, no appearance checks) in a child process that kills itself with
+    SIGKILL in the ``at_call``-th model call; ``detector`` ("module:Class", a stand-in under tests/) answers the
+    calls before. Returns the finished ``subprocess.CompletedProcess``."""
+    import subprocess
+    import sys
+    from textwrap import dedent
+
+    module, cls = detector.split(":")
+    tests = Path(__file__).resolve().parent
+    script = dedent(f"""
+        import os, signal, sys
+        sys.path.insert(0, {str(tests)!r})
+        from {module} import {cls} as Base
+        from conftest import RULES_YAML
+        from vision.judge.rules import parse_rules
+        from vision.pipeline import analyze
+
+        class Dies(Base):
+            n = 0
+            def detect(self, image, t):
+                Dies.n += 1
+                if Dies.n == {at_call}:
+                    os.kill(os.getpid(), signal.SIGKILL)
+                return super().detect(image, t)
+
+        analyze({str(video)!r}, {str(out)!r}, parse_rules(RULES_YAML), sample_fps=0, progress=False,
+                detector_factory=Dies, appearance=None)
+    """)
+    return subprocess.run([sys.executable, "-c", script], cwd=tests.parent, capture_output=True, text=True,
+                          timeout=120)

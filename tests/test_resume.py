@@ -138,24 +138,7 @@ def test_a_run_killed_with_sigkill_resumes_to_the_events_of_an_uninterrupted_run
     """A real kill -9 at the 400th model call (the pool reads at most 2 x 64 + 2 frames ahead, so the first
     chunk's checkpoint is written by then), then analyze --resume."""
     run = tmp_path / "killed"
-    script = dedent(f"""
-        import os, signal, sys
-        sys.path.insert(0, {str(REPO / 'tests')!r})
-        from test_resume import Scripted
-        from conftest import RULES_YAML
-        from vision.judge.rules import parse_rules
-        from vision.pipeline import analyze
-
-        class DiesAt400(Scripted):
-            def detect(self, image, t):
-                if len(Scripted.calls) == 399:
-                    os.kill(os.getpid(), signal.SIGKILL)
-                return super().detect(image, t)
-
-        analyze({str(video)!r}, {str(run)!r}, parse_rules(RULES_YAML), sample_fps=0, progress=False,
-                detector_factory=DiesAt400, appearance=None)
-    """)
-    proc = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=120)
+    proc = syn.analyze_killed(video, run, "test_resume:Scripted", at_call=400)
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     assert read_run_json(run)["status"] == "interrupted"
     rules_file = tmp_path / "rules.yaml"

@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import ast
 import json
-import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
-from textwrap import dedent
 
 import numpy as np
 import pytest
 
 import synthetic_run as syn
-from builders import ear_touch_detector, make_person
+from builders import ear_touch_detector
 from conftest import REPO, RULES_YAML
 from vision.detect.landmarks import FrameLandmarks
 from vision.io.cache import CacheError, LandmarkCacheWriter, load_pixels
@@ -157,26 +155,7 @@ def test_a_run_killed_with_sigkill_leaves_a_folder_render_and_report_can_read(tm
     frame (the pool reads at most 2 x 64 + 2 frames ahead, so the first 256-frame chunk is written by then)."""
     video = syn.make_video(tmp_path / "long.mp4", 450)
     out = tmp_path / "killed"
-    script = dedent(f"""
-        import os, signal, sys
-        sys.path.insert(0, {str(REPO / 'tests')!r})
-        from test_run_folder import TouchEveryFrame
-        from conftest import RULES_YAML
-        from vision.judge.rules import parse_rules
-        from vision.pipeline import analyze
-
-        class DiesAt420(TouchEveryFrame):
-            n = 0
-            def detect(self, image, t):
-                DiesAt420.n += 1
-                if DiesAt420.n == 420:
-                    os.kill(os.getpid(), signal.SIGKILL)
-                return super().detect(image, t)
-
-        analyze({str(video)!r}, {str(out)!r}, parse_rules(RULES_YAML), sample_fps=0, progress=False,
-                detector_factory=DiesAt420, appearance=None)
-    """)
-    proc = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=120)
+    proc = syn.analyze_killed(video, out, "test_run_folder:TouchEveryFrame", at_call=420)
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     doc = read_run_json(out)
     assert doc["status"] == "interrupted" and "stopped before it finished" in doc["status_reason"]
