@@ -11,7 +11,8 @@ CLIP defaults to the shared seated-talking clip, analysed at every frame
    features + rules + event log), and their ratio; ``analyze`` without the
    probe (the single-person path forced): the probe's cost on a one-person
    clip; and ``analyze --threads 2`` (two model instances on segments);
-2. re-analysis from the landmark cache, as a multiple of real time, on the
+2. the streaming analyzer's judging cost per frame (features, rules, gestures on the cached
+   frames), in blocks of 16 and frame by frame; re-analysis from the landmark cache, as a multiple of real time, on the
    clip and on its cache tiled to about ten minutes (a training session);
 3. peak memory (RSS) of ``analyze`` on the clip and on the clip repeated 4x,
    each in a fresh process: flat means the video is never held in memory;
@@ -88,6 +89,30 @@ def reanalysis(run_dir: str, repeats: int = 5) -> float:
         reanalyze(run_dir, rules, out_dir=run_dir + "_re", overwrite=True)
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
+
+
+def streaming_cost(run_dir: str, block: int, repeats: int = 3) -> float:
+    """ms per frame of the streaming analyzer (features, rules, gestures) fed the run's cached frames one by one,
+    judging them in blocks of ``block``: the judging cost of ``analyze`` without the models."""
+    from vision.detect.landmarks import PERSON_ARRAYS, FrameLandmarks, PersonLandmarks
+    from vision.io.cache import load_meta, load_tracks
+    from vision.judge.analyzer import PersonAnalyzer
+    from vision.judge.rules import load_rules
+
+    rules = load_rules(REPO / "rules.yaml")
+    track = load_tracks(run_dir)[0]
+    frames = [FrameLandmarks(int(track.frame_index[i]), float(track.timestamp_s[i]),
+                             [PersonLandmarks(0, **{n: getattr(track, n)[i] for n in PERSON_ARRAYS})])
+              for i in range(len(track))]
+    times = []
+    for _ in range(repeats):
+        analyzer = PersonAnalyzer(rules, 0, tuple(load_meta(run_dir)["image_wh"]), block=block)
+        t0 = time.perf_counter()
+        for frame in frames:
+            analyzer.push(frame)
+        analyzer.finish()
+        times.append(time.perf_counter() - t0)
+    return 1000 * statistics.median(times) / max(len(frames), 1)
 
 
 def tiled_cache(run_dir: str, times: int, out: str) -> str:
@@ -233,6 +258,7 @@ def main() -> int:
     meta = json.loads(Path(f"{tmp}/run0/run.json").read_text())
     duration = meta["input"]["duration_s"]
     re_s = reanalysis(f"{tmp}/run0")
+    judge_1, judge_16 = streaming_cost(f"{tmp}/run0", 1), streaming_cost(f"{tmp}/run0", 16)
     tiles = max(1, int(round(600.0 / duration)))
     long_run = tiled_cache(f"{tmp}/run0", tiles, f"{tmp}/long")
     re_long = reanalysis(long_run, repeats=3)
@@ -245,6 +271,8 @@ def main() -> int:
           f"64-frame segments; x{mf / m2:.2f} faster than the default)")
     print(f"analyze, no probe   : median {ms:.2f} s (all else the same: the multi-person probe skipped)")
     print(f"ratio analyze/no-probe: {mf / ms:.3f}  (the cost of looking for several people)")
+    print(f"judging while decoding: {judge_16:.2f} ms/frame in blocks of 16 (the default), {judge_1:.2f} ms/frame "
+          f"frame by frame")
     print(f"re-analysis from cache: median {1000 * re_s:.1f} ms = {duration / re_s:.0f}x real time")
     print(f"re-analysis, the cache tiled to {tiles * duration / 60:.0f} min: median {re_long:.2f} s = "
           f"{tiles * duration / re_long:.0f}x real time")
