@@ -138,6 +138,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="first re-run the rules on every run's landmark cache (after editing rules.yaml)")
     e.add_argument("--rules", default=str(PACKAGED_RULES), help="rules for --analyze/--reanalyze")
     e.add_argument("--fps", type=_fps, default=DEFAULT_FPS, help="analysis rate for --analyze (0 = every frame)")
+    e.add_argument("--threads", type=_threads, default=None, metavar="N",
+                   help="landmark-model instances for --analyze (as analyze --threads)")
     e.add_argument("--tolerance", type=float, default=0.25, help="seconds of slack when matching intervals")
     e.add_argument("--json", help="also write the scores to this file")
     e.add_argument("--details", action="store_true", help="list every miss and false positive")
@@ -268,7 +270,7 @@ def cmd_evaluate(args) -> int:
                 out = Path(args.runs) / _slug(clip["file"])
                 print(f"analysing {clip['file']}", file=sys.stderr)
                 fps = None if clip.get("kind") == "image" or Path(src).is_dir() else args.fps
-                analyze(str(src), str(out), rules, sample_fps=fps, progress=False)
+                analyze(str(src), str(out), rules, sample_fps=fps, progress=False, threads=args.threads)
             elif args.reanalyze and src in runs:
                 reanalyze(str(runs[src]), rules)
     if args.split == "each":
