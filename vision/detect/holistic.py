@@ -9,14 +9,17 @@ chooses between them.
 """
 from __future__ import annotations
 
+import contextlib
+import time
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
 
 from vision.detect.landmarks import N_FACE, N_HAND, N_POSE, PersonLandmarks
 from vision.detect.models import wheel_entry
 from vision.detect.native import ModelHandle, landmark_array, landmark_visibility, quiet_native_stderr
+from vision.detect.pipelined import GraphStream, Ticket
 
 #: run.json role -> the model file under ``mediapipe/`` that Holistic loads for it.
 HOLISTIC_MODELS = {
@@ -34,6 +37,11 @@ class HolisticDetector(ModelHandle):
     ``still_images=True`` runs every frame independently (photos, folders of
     unrelated frames); otherwise landmarks are tracked from frame to frame,
     which needs strictly increasing timestamps. Use as a context manager.
+
+    In tracking mode the frames go through a :class:`~vision.detect.pipelined.GraphStream`:
+    :meth:`detect_async` returns at once, so a caller that keeps a few frames in
+    flight lets the face and hand models of one frame run beside the pose model
+    of the next (the landmarks are those of :meth:`detect`, frame for frame).
     """
 
     def __init__(self, still_images: bool = False):
@@ -52,6 +60,7 @@ class HolisticDetector(ModelHandle):
                 min_tracking_confidence=0.5,
             )
         self._last_t = -np.inf
+        self._stream: Optional[GraphStream] = None if still_images else GraphStream(self._model)
 
     @property
     def model_names(self) -> Dict[str, object]:
@@ -63,30 +72,69 @@ class HolisticDetector(ModelHandle):
         """Forget the frames before: tracking and smoothing start afresh, as at the start of a video. A
         :class:`~vision.detect.pool.DetectorPool` of several instances does this before each segment, so the
         landmarks do not depend on which instance took the segment before."""
-        if not self.still_images:
-            self._model.reset()
+        if self._stream is not None:
+            self._stream.reset()
 
     def detect(self, image_bgr: np.ndarray, timestamp_s: float) -> List[PersonLandmarks]:
         """Landmarks of the person in ``image_bgr``; an empty list if nobody is found."""
+        return self.detect_async(image_bgr, timestamp_s).result()
+
+    def detect_async(self, image_bgr: np.ndarray, timestamp_s: float) -> "Pending":
+        """:meth:`detect` without the wait: the frame goes in, ``.result()`` gives its landmarks. Results
+        must be taken in the order the frames went in only if the caller needs them in order; they are
+        computed in that order regardless."""
         if not self.still_images and timestamp_s <= self._last_t:
             raise ValueError(f"timestamps must increase: {timestamp_s} after {self._last_t}")
         self._last_t = timestamp_s
         rgb = np.ascontiguousarray(image_bgr[:, :, ::-1])
         rgb.flags.writeable = False
-        if self._warm:
-            res = self._model.process(rgb)
-        else:  # the graph's first run loads the models and logs about it
-            with quiet_native_stderr():
+        t0 = time.perf_counter()
+        if self._stream is None:  # stills: each image alone, as process() runs it
+            with quiet_native_stderr() if not self._warm else contextlib.nullcontext():
                 res = self._model.process(rgb)
             self._warm = True
-        if res.pose_landmarks is None and res.face_landmarks is None:
-            return []
-        return [PersonLandmarks(
-            person_id=0,
-            pose_xyz=landmark_array(res.pose_landmarks, N_POSE),
-            pose_visibility=landmark_visibility(res.pose_landmarks, N_POSE),
-            pose_world_xyz=landmark_array(res.pose_world_landmarks, N_POSE),
-            face_xyz=landmark_array(res.face_landmarks, N_FACE),
-            left_hand_xyz=landmark_array(res.left_hand_landmarks, N_HAND),
-            right_hand_xyz=landmark_array(res.right_hand_landmarks, N_HAND),
-        )]
+            return Pending(people=_people({k: getattr(res, k) for k in _OUTPUTS}), span=(t0, time.perf_counter()))
+        if self._warm:
+            return Pending(ticket=self._stream.submit(rgb))
+        with quiet_native_stderr():  # the graph's first frame loads the models and logs about it
+            people = _people(self._stream.submit(rgb).result())
+        self._warm = True
+        return Pending(people=people, span=(t0, time.perf_counter()))
+
+
+class Pending:
+    """One frame's landmarks, computed or on their way (:meth:`HolisticDetector.detect_async`)."""
+
+    def __init__(self, ticket: Optional[Ticket] = None, people: Optional[List[PersonLandmarks]] = None,
+                 span: Tuple[float, float] = (0.0, 0.0)):
+        self._ticket, self._people, self._span = ticket, people, span
+
+    def result(self) -> List[PersonLandmarks]:
+        if self._people is None:
+            self._people = _people(self._ticket.result())
+            self._span = (self._ticket.submitted, self._ticket.finished)
+            self._ticket = None
+        return self._people
+
+    @property
+    def span(self) -> Tuple[float, float]:
+        """``(submitted, finished)`` in ``time.perf_counter`` seconds; valid once :meth:`result` returned."""
+        return self._span
+
+
+_OUTPUTS = ("pose_landmarks", "pose_world_landmarks", "face_landmarks", "left_hand_landmarks", "right_hand_landmarks")
+
+
+def _people(res: Mapping[str, object]) -> List[PersonLandmarks]:
+    """Holistic's outputs of one frame as the person found, or [] if nobody is (no pose, no face)."""
+    if res["pose_landmarks"] is None and res["face_landmarks"] is None:
+        return []
+    return [PersonLandmarks(
+        person_id=0,
+        pose_xyz=landmark_array(res["pose_landmarks"], N_POSE),
+        pose_visibility=landmark_visibility(res["pose_landmarks"], N_POSE),
+        pose_world_xyz=landmark_array(res["pose_world_landmarks"], N_POSE),
+        face_xyz=landmark_array(res["face_landmarks"], N_FACE),
+        left_hand_xyz=landmark_array(res["left_hand_landmarks"], N_HAND),
+        right_hand_xyz=landmark_array(res["right_hand_landmarks"], N_HAND),
+    )]

@@ -13,7 +13,9 @@ frames out and gives the results back in input order::
 
 One instance (the default, and every ``batch`` worker) tracks across the
 whole recording, exactly as a plain loop would; its thread still overlaps
-decoding and judging (the caller's thread) with the models. Several instances
+decoding and judging (the caller's thread) with the models, and Holistic is
+fed without waiting for each frame (:mod:`vision.detect.pipelined`), so its
+graph works on several frames at once with the same landmarks. Several instances
 work on segments of ``chunk`` consecutive frames (:data:`CHUNK`), taken in
 turn; every segment after the first starts afresh, the instance taking it
 ``reset()`` first (if it has one), as at the start of a video. So the
@@ -93,19 +95,23 @@ class DetectorPool:
         """run.json's ``models`` block: the instances are alike, so the first one's."""
         return self._dets[0].model_names
 
-    def _call(self, k: int, fn: Callable[[LandmarkDetector, T], object], item: T, fresh: bool = False):
+    def _call(self, k: int, fn: Callable[[LandmarkDetector, T], object], item: T, fresh: bool = False,
+              count: bool = True):
         t0 = time.perf_counter()
         try:
             if fresh and hasattr(self._dets[k], "reset"):
                 self._dets[k].reset()  # a new segment starts as a video does
             return fn(self._dets[k], item)
         finally:
-            with self._lock:
-                self.seconds += time.perf_counter() - t0
+            if count:
+                with self._lock:
+                    self.seconds += time.perf_counter() - t0
 
-    def map(self, fn: Callable[[LandmarkDetector, T], object], items: Iterable[T]) -> Iterator[Tuple[T, object]]:
+    def map(self, fn: Callable[[LandmarkDetector, T], object], items: Iterable[T],
+            count: bool = True) -> Iterator[Tuple[T, object]]:
         """``(item, fn(detector, item))`` for each item, in input order; item ``i`` goes to instance
-        ``(i // chunk) % workers`` (all to one instance when unsegmented). An error in ``fn`` is raised here, at that item; the frames after it are dropped."""
+        ``(i // chunk) % workers`` (all to one instance when unsegmented). An error in ``fn`` is raised here, at
+        that item; the frames after it are dropped. ``count``: add ``fn``'s time to ``seconds``."""
         if not self._dets:
             raise RuntimeError("DetectorPool used outside its with-block")
         pending: Deque[Tuple[T, Future]] = deque()
@@ -115,7 +121,7 @@ class DetectorPool:
             for i, item in enumerate(items):
                 k = (i // chunk) % self.workers
                 fresh = self.chunk is not None and i > 0 and i % chunk == 0  # a new segment starts afresh
-                pending.append((item, self._threads[k].submit(self._call, k, fn, item, fresh)))
+                pending.append((item, self._threads[k].submit(self._call, k, fn, item, fresh, count)))
                 if len(pending) >= limit:
                     done, fut = pending.popleft()
                     yield done, fut.result()
@@ -133,8 +139,28 @@ class DetectorPool:
                         pass
 
     def run(self, frames: Iterable) -> Iterator[Tuple[object, List[PersonLandmarks]]]:
-        """``(frame, people)`` for each :class:`~vision.io.frames.Frame`, in order: the whole-frame detector."""
-        return self.map(lambda det, frame: det.detect(frame.image_bgr, frame.timestamp_s), frames)
+        """``(frame, people)`` for each :class:`~vision.io.frames.Frame`, in order: the whole-frame detector.
+
+        A detector with ``detect_async`` (Holistic on video) gets its frames
+        without waiting for each one's landmarks, so its graph works on several
+        frames at once (:mod:`vision.detect.pipelined`; same landmarks). Its time in
+        ``seconds`` is then the graph's busy time: from a frame's arrival (or the
+        frame before it finishing) to its landmarks.
+        """
+        if not (self._dets and all(hasattr(det, "detect_async") for det in self._dets)):
+            yield from self.map(lambda det, frame: det.detect(frame.image_bgr, frame.timestamp_s), frames)
+            return
+        chunk = self.chunk or CHUNK
+        last: Dict[int, float] = {}  # per instance: when its previous frame's landmarks were done
+        for i, (frame, pending) in enumerate(self.map(
+                lambda det, frame: det.detect_async(frame.image_bgr, frame.timestamp_s), frames, count=False)):
+            people = pending.result()
+            k = (i // chunk) % self.workers
+            t0, t1 = pending.span
+            with self._lock:
+                self.seconds += max(0.0, t1 - max(t0, last.get(k, t0)))
+            last[k] = t1
+            yield frame, people
 
 
 def open_pool(open_one: Callable[[], LandmarkDetector], workers: Optional[int] = None) -> DetectorPool:
