@@ -34,7 +34,7 @@ from vision.detect.models import file_entry
 from vision.detect.pool import DetectorPool
 from vision.detect.landmarks import PERSON_ARRAYS, FrameLandmarks, LandmarkTrack, PersonLandmarks
 from vision.io.events import Event
-from vision.io.frames import Frame, FrameSource
+from vision.io.frames import Frame, FrameSource, seek_frames
 from vision.judge.analyzer import PersonOptions, analyze_track
 from vision.judge.rules import RuleSet
 from vision.track.subject import HOW_SUBJECT, choose_customer, choose_subject, follow, roles, summarise
@@ -42,6 +42,10 @@ from vision.track.tracker import drop_duplicates, seen_mask, MIN_POINTS
 
 #: The probe looks at one frame every PROBE_STEP_S seconds, at most PROBE_FRAMES frames spread over the input.
 PROBE_STEP_S, PROBE_FRAMES = 2.0, 20
+#: frames between two probe frames beyond which the probe seeks instead of decoding every frame between them
+#: (a group of pictures is commonly 1-10 s; seeking decodes from the keyframe before, so on short clips a
+#: straight decode is as cheap): 20 s at 30 fps, reached by inputs of PROBE_FRAMES x 20 s = 400 s and more
+SEEK_GAP_FRAMES = 600
 JUDGE = ("trainee", "all")
 FACE_HAND_PARTS = ("face_xyz", "left_hand_xyz", "right_hand_xyz")
 
@@ -86,7 +90,11 @@ def several(input_path: str, src: FrameSource, sample_fps: Optional[float], star
     t0 = time.perf_counter()
     if src.kind == "video":
         span = (min(src.info.duration_s, end_s) if end_s is not None else src.info.duration_s) - start_s
-        frames: Iterable[Frame] = decode_again(input_path, probe_rate(span), start_s, end_s)
+        rate = probe_rate(span)
+        if src.info.fps / rate > SEEK_GAP_FRAMES:  # a long video: seek to the probe's frames
+            frames: Iterable[Frame] = seek_frames(input_path, probe_times(start_s, span, rate))
+        else:
+            frames = decode_again(input_path, rate, start_s, end_s)
     else:
         step = max(1, -(-max(src.info.frame_count, 1) // PROBE_FRAMES))
         frames = itertools.islice(decode_again(input_path, sample_fps, start_s, end_s), 0, None, step)
@@ -114,6 +122,13 @@ def bundle_entry(detector) -> Dict:
     """run.json ``models.files.multipose``: the pose bundle that found everyone (``{file, sha256}``)."""
     bundle = getattr(detector, "bundle", None)
     return file_entry(Path(bundle)) if bundle is not None else {"file": type(detector).__name__, "sha256": ""}
+
+
+def probe_times(start_s: float, span_s: float, rate: float) -> List[float]:
+    """The times a probe at ``rate`` frames a second looks at: from ``start_s``, one every ``1 / rate``, at
+    most :data:`PROBE_FRAMES`, within the span."""
+    n = min(PROBE_FRAMES, int(span_s * rate + 1e-9) + 1)
+    return [start_s + k / rate for k in range(n) if k / rate < span_s]
 
 
 def probe_rate(span_s: float) -> float:

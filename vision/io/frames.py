@@ -268,3 +268,25 @@ class FrameSource:
                 f"the file looks truncated or damaged after {prev_t:.2f} s; analysed what was readable")
         if index == 0:
             raise InputError(f"{self.path}: the video has no decodable frames")
+
+
+def seek_frames(path: str | Path, times_s: List[float]) -> Iterator[Frame]:
+    """One frame at about each of ``times_s`` (ascending), reached by seeking, not by decoding every frame in
+    between: for a sparse look at a long video (the several-people probe), where that would cost a whole
+    decode. OpenCV seeks to the keyframe before and decodes from there, so each frame costs at most a group
+    of pictures. A time it cannot reach is skipped; the index is ``round(t * fps)``. Use :class:`FrameSource`
+    for frames whose exact index and time matter."""
+    cap = cv2.VideoCapture(str(path))
+    try:
+        if not cap.isOpened():
+            raise InputError(f"{path}: not a video OpenCV can open (corrupt, or not a video file)")
+        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        fps = fps if 0 < fps < 1000 else 25.0
+        for t in times_s:
+            if not cap.set(cv2.CAP_PROP_POS_MSEC, max(t, 0.0) * 1000.0):
+                continue
+            ok, image = cap.read()
+            if ok and image is not None:
+                yield Frame(int(round(t * fps)), t, image)
+    finally:
+        cap.release()
