@@ -23,21 +23,25 @@ def _arrays(res) -> dict:
     return out
 
 
-@pytest.mark.parametrize("clip", CLIPS, ids=lambda p: p.stem)
-def test_holistic_fed_without_waiting_equals_process_frame_by_frame(clip):
+@pytest.mark.parametrize("clip, still", [(CLIPS[0], False), (CLIPS[1], False), (CLIPS[1], True)],
+                         ids=["seated", "arm_wrestling", "arm_wrestling_stills"])
+def test_holistic_fed_without_waiting_equals_process_frame_by_frame(clip, still):
     """Every frame of the clip, with up to 16 frames in the graph at once, against a second Holistic
-    whose ``process`` waits for each frame: the same outputs, bit for bit, on every frame."""
+    whose ``process`` waits for each frame: the same outputs, bit for bit, on every frame. ``still``: every
+    frame judged alone (static image mode, as the crops of a two-person run are)."""
     import mediapipe as mp
 
     from vision.detect.pipelined import GraphStream
     from vision.io.frames import FrameSource
 
     def holistic():
-        return mp.solutions.holistic.Holistic(static_image_mode=False, model_complexity=1, smooth_landmarks=True,
+        return mp.solutions.holistic.Holistic(static_image_mode=still, model_complexity=1, smooth_landmarks=True,
                                               refine_face_landmarks=True)
 
     with FrameSource(str(clip)) as src:
         frames = [np.ascontiguousarray(f.image_bgr[:, :, ::-1]) for f in src]
+    if still:
+        frames = frames[::2]  # stills cost more each (the person is detected afresh every time)
     plain_model, piped_model = holistic(), holistic()
     try:
         plain = [_arrays(plain_model.process(rgb)) for rgb in frames]
@@ -50,7 +54,7 @@ def test_holistic_fed_without_waiting_equals_process_frame_by_frame(clip):
     finally:
         plain_model.close()
         piped_model.close()
-    assert len(piped) == len(plain) == len(frames) > 200
+    assert len(piped) == len(plain) == len(frames) > 100
     seen = 0
     for i, (a, b) in enumerate(zip(plain, piped)):
         for name in a:
@@ -58,4 +62,4 @@ def test_holistic_fed_without_waiting_equals_process_frame_by_frame(clip):
             if a[name] is not None:
                 np.testing.assert_array_equal(a[name], b[name], err_msg=f"frame {i} {name}")
                 seen += 1
-    assert seen > len(frames) * 2  # pose and world pose on most frames, faces and hands on some: it had content
+    assert seen > len(frames) // 2  # landmarks on most frames: the comparison had content

@@ -29,7 +29,7 @@ from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence,
 import numpy as np
 
 from vision import run_record as record
-from vision.detect.crops import face_and_hands
+from vision.detect.crops import CropPending, face_and_hands_async
 from vision.detect.models import file_entry
 from vision.detect.pool import DetectorPool
 from vision.detect.landmarks import PERSON_ARRAYS, FrameLandmarks, LandmarkTrack, PersonLandmarks
@@ -163,19 +163,32 @@ def subject_frames(src: Iterable[Frame], tracked: Sequence[FrameLandmarks], subj
     read the same input alike) hold nobody."""
     by_index = {fl.frame_index: fl for fl in tracked}
 
-    def one(crop_detector, frame: Frame) -> Tuple[FrameLandmarks, Optional[PersonLandmarks]]:
+    def one(crop_detector, frame: Frame) -> _FramePending:
         fl = by_index.get(frame.index)
-        people: List[PersonLandmarks] = []
-        subject = None
-        for p in (fl.people if fl is not None else []):
-            if p.person_id == subject_id:
-                p = subject = face_and_hands(crop_detector, frame.image_bgr, p, frame.timestamp_s)
-            people.append(p)
-        t = fl.timestamp_s if fl is not None else frame.timestamp_s
-        return FrameLandmarks(frame.index, t, people), subject
+        people = [face_and_hands_async(crop_detector, frame.image_bgr, p, frame.timestamp_s)
+                  if p.person_id == subject_id else p for p in (fl.people if fl is not None else [])]
+        return _FramePending(frame.index, fl.timestamp_s if fl is not None else frame.timestamp_s, people)
 
     for frame, (fl, subject) in crop_detectors.map(one, src):
         yield frame, fl, subject
+
+
+class _FramePending:
+    """One frame of pass 2 with the subject's crop on its way (the pool takes it in order): ``result()`` is
+    (everyone's pose with the subject's face and hands, the subject or None)."""
+
+    def __init__(self, index: int, t: float, people: list):
+        self.index, self.t, self._people = index, t, people
+        self.span = (0.0, 0.0)
+
+    def result(self) -> Tuple[FrameLandmarks, Optional[PersonLandmarks]]:
+        people, subject = [], None
+        for p in self._people:
+            if isinstance(p, CropPending):
+                p, self.span = p.result(), p.span
+                subject = p
+            people.append(p)
+        return FrameLandmarks(self.index, self.t, people), subject
 
 
 def pose_only(track: LandmarkTrack) -> LandmarkTrack:

@@ -56,16 +56,45 @@ def face_and_hands(detector, image_bgr: np.ndarray, person: PersonLandmarks,
                    timestamp_s: float) -> PersonLandmarks:
     """``person`` with the face and hands Holistic finds on a crop around them (NaN where none is
     found, or where what was found belongs to someone else; see the module docstring)."""
+    return face_and_hands_async(detector, image_bgr, person, timestamp_s).result()
+
+
+class CropPending:
+    """:func:`face_and_hands` on its way: ``result()`` the person with face and hands, ``span`` the model's
+    (submitted, finished) time (as :meth:`~vision.detect.holistic.Pending.span`; zeros when no model ran)."""
+
+    def __init__(self, person: PersonLandmarks, found=None, box=None, wh=(0, 0)):
+        self._person, self._found, self._box, self._wh = person, found, box, wh
+        self.span = (0.0, 0.0)
+
+    def result(self) -> PersonLandmarks:
+        found = self._found
+        if found is not None and not isinstance(found, list):  # a detector's pending result
+            found, self.span = found.result(), found.span
+        return _attach(self._person, found or [], self._box, self._wh)
+
+
+def face_and_hands_async(detector, image_bgr: np.ndarray, person: PersonLandmarks,
+                         timestamp_s: float) -> CropPending:
+    """:func:`face_and_hands`, the crop handed to ``detector`` without waiting when it takes frames so
+    (``detect_async``): several crops can be in its graph at once, with the same landmarks."""
     h, w = image_bgr.shape[:2]
-    nothing = {name: np.full_like(getattr(person, name), np.nan)
-               for name in ("face_xyz", "left_hand_xyz", "right_hand_xyz")}
     box = crop_box(person, (w, h))
     if box is None:
-        return replace(person, **nothing)
+        return CropPending(person)
     x0, y0, x1, y1 = box
-    found = detector.detect(np.ascontiguousarray(image_bgr[y0:y1, x0:x1]), timestamp_s)
+    crop = np.ascontiguousarray(image_bgr[y0:y1, x0:x1])
+    send = getattr(detector, "detect_async", None) or detector.detect
+    return CropPending(person, send(crop, timestamp_s), box, (w, h))
+
+
+def _attach(person: PersonLandmarks, found: list, box, wh: Tuple[int, int]) -> PersonLandmarks:
+    """``person`` with the face and hands of ``found`` (Holistic on the crop ``box``) that are theirs."""
+    nothing = {name: np.full_like(getattr(person, name), np.nan)
+               for name in ("face_xyz", "left_hand_xyz", "right_hand_xyz")}
     if not found:
         return replace(person, **nothing)
+    w, h = wh
     got = found[0]
     px = np.array([w, h], np.float64)
     pose = person.pose_xyz[:, :2] * px

@@ -9,7 +9,6 @@ chooses between them.
 """
 from __future__ import annotations
 
-import contextlib
 import time
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Tuple
@@ -38,10 +37,11 @@ class HolisticDetector(ModelHandle):
     unrelated frames); otherwise landmarks are tracked from frame to frame,
     which needs strictly increasing timestamps. Use as a context manager.
 
-    In tracking mode the frames go through a :class:`~vision.detect.pipelined.GraphStream`:
+    The frames go through a :class:`~vision.detect.pipelined.GraphStream`:
     :meth:`detect_async` returns at once, so a caller that keeps a few frames in
     flight lets the face and hand models of one frame run beside the pose model
-    of the next (the landmarks are those of :meth:`detect`, frame for frame).
+    of the next (the landmarks are those of :meth:`detect`, frame for frame;
+    stills have nothing to wait for between images at all).
     """
 
     def __init__(self, still_images: bool = False):
@@ -60,7 +60,7 @@ class HolisticDetector(ModelHandle):
                 min_tracking_confidence=0.5,
             )
         self._last_t = -np.inf
-        self._stream: Optional[GraphStream] = None if still_images else GraphStream(self._model)
+        self._stream = GraphStream(self._model)  # stills too: each image alone, several in the graph at once
 
     @property
     def model_names(self) -> Dict[str, object]:
@@ -72,7 +72,7 @@ class HolisticDetector(ModelHandle):
         """Forget the frames before: tracking and smoothing start afresh, as at the start of a video. A
         :class:`~vision.detect.pool.DetectorPool` of several instances does this before each segment, so the
         landmarks do not depend on which instance took the segment before."""
-        if self._stream is not None:
+        if not self.still_images:
             self._stream.reset()
 
     def detect(self, image_bgr: np.ndarray, timestamp_s: float) -> List[PersonLandmarks]:
@@ -88,14 +88,9 @@ class HolisticDetector(ModelHandle):
         self._last_t = timestamp_s
         rgb = np.ascontiguousarray(image_bgr[:, :, ::-1])
         rgb.flags.writeable = False
-        t0 = time.perf_counter()
-        if self._stream is None:  # stills: each image alone, as process() runs it
-            with quiet_native_stderr() if not self._warm else contextlib.nullcontext():
-                res = self._model.process(rgb)
-            self._warm = True
-            return Pending(people=_people({k: getattr(res, k) for k in _OUTPUTS}), span=(t0, time.perf_counter()))
         if self._warm:
             return Pending(ticket=self._stream.submit(rgb))
+        t0 = time.perf_counter()
         with quiet_native_stderr():  # the graph's first frame loads the models and logs about it
             people = _people(self._stream.submit(rgb).result())
         self._warm = True
@@ -120,9 +115,6 @@ class Pending:
     def span(self) -> Tuple[float, float]:
         """``(submitted, finished)`` in ``time.perf_counter`` seconds; valid once :meth:`result` returned."""
         return self._span
-
-
-_OUTPUTS = ("pose_landmarks", "pose_world_landmarks", "face_landmarks", "left_hand_landmarks", "right_hand_landmarks")
 
 
 def _people(res: Mapping[str, object]) -> List[PersonLandmarks]:

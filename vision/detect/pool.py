@@ -100,74 +100,87 @@ class DetectorPool:
         """run.json's ``models`` block: the instances are alike, so the first one's."""
         return self._dets[0].model_names
 
-    def _call(self, k: int, fn: Callable[[LandmarkDetector, T], object], item: T, fresh: bool = False,
-              count: bool = True):
+    @property
+    def asynchronous(self) -> bool:
+        """Do the instances take frames without waiting (``detect_async``, :mod:`vision.detect.pipelined`)?"""
+        return bool(self._dets) and all(hasattr(det, "detect_async") for det in self._dets)
+
+    def _call(self, k: int, fn: Callable[[LandmarkDetector, T], object], item: T, fresh: bool = False):
         t0 = time.perf_counter()
+        out = None
         try:
             if fresh and hasattr(self._dets[k], "reset"):
                 self._dets[k].reset()  # a new segment starts as a video does
-            return fn(self._dets[k], item)
+            out = fn(self._dets[k], item)
+            return out
         finally:
-            if count:
+            if not _pending(out):  # a pending result's time is counted when it is taken (map)
                 with self._lock:
                     self.seconds += time.perf_counter() - t0
 
-    def map(self, fn: Callable[[LandmarkDetector, T], object], items: Iterable[T],
-            count: bool = True, limit: Optional[int] = None) -> Iterator[Tuple[T, object]]:
+    def map(self, fn: Callable[[LandmarkDetector, T], object], items: Iterable[T]) -> Iterator[Tuple[T, object]]:
         """``(item, fn(detector, item))`` for each item, in input order; item ``i`` goes to instance
         ``(i // chunk) % workers`` (all to one instance when unsegmented). An error in ``fn`` is raised here, at
-        that item; the frames after it are dropped. ``count``: add ``fn``'s time to ``seconds``; ``limit``: items
-        in flight (default: a segment per instance and :data:`AHEAD`)."""
+        that item; the frames after it are dropped.
+
+        ``fn`` may return a pending result (``.result()`` and ``.span``, as
+        :meth:`~vision.detect.holistic.HolisticDetector.detect_async` does): it
+        is taken here, in order, and its time in ``seconds`` is the graph's busy
+        time (from the frame's arrival, or the frame before it finishing, to its
+        landmarks). One such instance has :data:`PIPELINE_DEPTH` items in flight;
+        otherwise a segment per instance and :data:`AHEAD`.
+        """
         if not self._dets:
             raise RuntimeError("DetectorPool used outside its with-block")
-        pending: Deque[Tuple[T, Future]] = deque()
+        pending: Deque[Tuple[T, Future, int]] = deque()
         chunk = self.chunk or CHUNK  # one instance unsegmented: it reads ahead as far as a segment
-        limit = limit or self.workers * chunk + AHEAD
+        limit = PIPELINE_DEPTH if self.workers == 1 and self.asynchronous else self.workers * chunk + AHEAD
+        last: Dict[int, float] = {}  # per instance: when its previous pending result was done
+
+        def take(item: T, fut: Future, k: int) -> Tuple[T, object]:
+            out = fut.result()
+            if not _pending(out):
+                return item, out
+            value = out.result()
+            t0, t1 = out.span
+            with self._lock:
+                self.seconds += max(0.0, t1 - max(t0, last.get(k, t0)))
+            last[k] = max(t1, last.get(k, t1))
+            return item, value
+
         try:
             for i, item in enumerate(items):
                 k = (i // chunk) % self.workers
                 fresh = self.chunk is not None and i > 0 and i % chunk == 0  # a new segment starts afresh
-                pending.append((item, self._threads[k].submit(self._call, k, fn, item, fresh, count)))
+                pending.append((item, self._threads[k].submit(self._call, k, fn, item, fresh), k))
                 if len(pending) >= limit:
-                    done, fut = pending.popleft()
-                    yield done, fut.result()
+                    yield take(*pending.popleft())
             while pending:
-                done, fut = pending.popleft()
-                yield done, fut.result()
+                yield take(*pending.popleft())
         finally:
-            for _, fut in pending:  # stopped early (an error, Ctrl-C, the caller broke off): drop the rest
+            for _, fut, _k in pending:  # stopped early (an error, Ctrl-C, the caller broke off): drop the rest
                 fut.cancel()
-            for _, fut in pending:
+            for _, fut, _k in pending:
                 if not fut.cancelled():
                     try:
-                        fut.result()  # let a running detect finish before the graphs close
+                        out = fut.result()  # let a running detect finish before the graphs close
+                        if _pending(out):
+                            out.result()
                     except BaseException:
                         pass
 
     def run(self, frames: Iterable) -> Iterator[Tuple[object, List[PersonLandmarks]]]:
-        """``(frame, people)`` for each :class:`~vision.io.frames.Frame`, in order: the whole-frame detector.
+        """``(frame, people)`` for each :class:`~vision.io.frames.Frame`, in order: the whole-frame detector,
+        fed without waiting when it can be (Holistic: its graph works on several frames at once, with the
+        same landmarks; :mod:`vision.detect.pipelined`)."""
+        if self.asynchronous:
+            return self.map(lambda det, frame: det.detect_async(frame.image_bgr, frame.timestamp_s), frames)
+        return self.map(lambda det, frame: det.detect(frame.image_bgr, frame.timestamp_s), frames)
 
-        A detector with ``detect_async`` (Holistic on video) gets its frames
-        without waiting for each one's landmarks, so its graph works on several
-        frames at once (:mod:`vision.detect.pipelined`; same landmarks). Its time in
-        ``seconds`` is then the graph's busy time: from a frame's arrival (or the
-        frame before it finishing) to its landmarks.
-        """
-        if not (self._dets and all(hasattr(det, "detect_async") for det in self._dets)):
-            yield from self.map(lambda det, frame: det.detect(frame.image_bgr, frame.timestamp_s), frames)
-            return
-        chunk = self.chunk or CHUNK
-        last: Dict[int, float] = {}  # per instance: when its previous frame's landmarks were done
-        for i, (frame, pending) in enumerate(self.map(
-                lambda det, frame: det.detect_async(frame.image_bgr, frame.timestamp_s), frames, count=False,
-                limit=PIPELINE_DEPTH if self.workers == 1 else None)):
-            people = pending.result()
-            k = (i // chunk) % self.workers
-            t0, t1 = pending.span
-            with self._lock:
-                self.seconds += max(0.0, t1 - max(t0, last.get(k, t0)))
-            last[k] = t1
-            yield frame, people
+
+def _pending(out: object) -> bool:
+    """Is ``out`` a result still on its way (``result()`` to wait for it, ``span`` for its timing)?"""
+    return hasattr(out, "span") and callable(getattr(out, "result", None))
 
 
 def open_pool(open_one: Callable[[], LandmarkDetector], workers: Optional[int] = None) -> DetectorPool:
