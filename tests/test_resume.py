@@ -67,9 +67,23 @@ class Scripted:
         return [dataclasses.replace(p) for p in scripted(timestamp_s)]  # fresh objects, as the models give
 
 
-def _analyze(video, out, rules, **kw):
+class ScriptedAsync(Scripted):
+    """The stand-in fed without waiting, as Holistic is (``detect_async``: a pending result)."""
+
+    def detect_async(self, image_bgr, timestamp_s):
+        people = self.detect(image_bgr, timestamp_s)
+
+        class Pending:
+            span = (0.0, 0.0)
+
+            def result(self):
+                return people
+        return Pending()
+
+
+def _analyze(video, out, rules, detector=Scripted, **kw):
     Scripted.calls = []
-    return analyze(str(video), str(out), rules, sample_fps=0, progress=False, detector_factory=Scripted,
+    return analyze(str(video), str(out), rules, sample_fps=0, progress=False, detector_factory=detector,
                    appearance=None, **kw)
 
 
@@ -117,15 +131,17 @@ def _same_run(resumed: Path, straight: Path) -> None:
         np.testing.assert_array_equal(getattr(ta[0], name), getattr(tb[0], name), err_msg=name)
 
 
-def test_a_cut_run_resumes_running_the_models_only_on_the_frames_its_cache_lacks(video, straight, tmp_path, rules):
-    """(a) the stand-in models are asked only about frames after the cached chunk, (b) the events, judged time,
-    people and landmark cache (object hits included) equal the uninterrupted run's, (c) run.json: complete,
-    resumed_frames = the cached frames."""
+@pytest.mark.parametrize("detector", [Scripted, ScriptedAsync], ids=["waits", "without_waiting"])
+def test_a_cut_run_resumes_running_the_models_only_on_the_frames_its_cache_lacks(video, straight, tmp_path, rules,
+                                                                                  detector):
+    """(a) the stand-in models are asked only about frames after the cached chunk, whether they wait for each
+    frame or are fed without waiting (Holistic), (b) the events, judged time, people and landmark cache (object
+    hits included) equal the uninterrupted run's, (c) run.json: complete, resumed_frames = the cached frames."""
     run = tmp_path / "run"
-    _analyze(video, run, rules)
+    _analyze(video, run, rules, detector)
     as_if_killed(run)
     last_cached = float(load_tracks(run)[0].timestamp_s[-1])
-    res = _analyze(video, run, rules, resume=True)
+    res = _analyze(video, run, rules, detector, resume=True)
     assert len(Scripted.calls) == N - KEPT and min(Scripted.calls) > last_cached
     _same_run(run, straight)
     doc = read_run_json(run)

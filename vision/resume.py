@@ -169,6 +169,14 @@ class CachedDetector:
         self.log["resumed_frames"] = self.log.get("resumed_frames", 0) + 1
         return people
 
+    def detect_async(self, image_bgr: np.ndarray, timestamp_s: float):
+        """:meth:`detect` for a pool that feeds frames without waiting: a cached frame's people at once, the
+        others from the models' own ``detect_async`` when they have one (never reached through ``__getattr__``,
+        which would send the cached frames to the models)."""
+        if _key(timestamp_s) in self.frames or not hasattr(self.det, "detect_async"):
+            return self.detect(image_bgr, timestamp_s)
+        return self.det.detect_async(image_bgr, timestamp_s)
+
 
 class _CachedContext:
     """The real detector's context, entered and left as usual, yielding a :class:`CachedDetector` over it."""
