@@ -51,6 +51,7 @@ class _Solution:
         self.resets = 0
 
     def _make_packet(self, kind, data):
+        self.made_from = data
         return _Packet(0, data)
 
     def _get_packet_content(self, kind, packet):
@@ -115,3 +116,18 @@ def test_reset_waits_for_the_graph_and_forgets_the_closed_run_s_bounds():
     after = stream.submit("b")
     assert after.ts > pipelined.STEP_US  # timestamps go on increasing across the restart, as process() does
     assert not after._done.is_set()  # not settled by the old run's "done"
+
+
+def test_a_read_only_frame_is_copied_before_it_goes_into_the_graph():
+    """MediaPipe keeps a read-only array by reference; a frame in flight must not depend on the caller's
+    buffer (freed or reused as soon as submit returns), so the graph is handed a writeable copy of it."""
+    import numpy as np
+
+    sol = _Solution()
+    frame = np.zeros((4, 6, 3), np.uint8)
+    frame.flags.writeable = False
+    GraphStream(sol).submit(frame)
+    assert sol.made_from.flags.writeable and not np.shares_memory(sol.made_from, frame)
+    own = np.zeros((4, 6, 3), np.uint8)  # a writeable frame: MediaPipe copies it itself
+    GraphStream(sol).submit(own)
+    assert sol.made_from is own

@@ -63,3 +63,37 @@ def test_holistic_fed_without_waiting_equals_process_frame_by_frame(clip, still)
                 np.testing.assert_array_equal(a[name], b[name], err_msg=f"frame {i} {name}")
                 seen += 1
     assert seen > len(frames) // 2  # landmarks on most frames: the comparison had content
+
+
+def test_a_frame_buffer_reused_at_once_after_submit_changes_nothing():
+    """The caller overwrites its (read-only to MediaPipe) frame buffer as soon as submit returns, as a decoder
+    reusing its buffer would: the outputs still equal ``process`` on the true frames, since the graph works on
+    its own copy (by reference it would read the overwritten pixels, or freed memory)."""
+    import mediapipe as mp
+
+    from vision.detect.pipelined import GraphStream
+    from vision.io.frames import FrameSource
+
+    with FrameSource(str(CLIPS[0])) as src:
+        frames = [np.ascontiguousarray(f.image_bgr[:, :, ::-1]) for f in src][:60]
+    plain_model = mp.solutions.holistic.Holistic(refine_face_landmarks=True)
+    piped_model = mp.solutions.holistic.Holistic(refine_face_landmarks=True)
+    try:
+        plain = [_arrays(plain_model.process(rgb)) for rgb in frames]
+        stream, tickets = GraphStream(piped_model), []
+        buf = np.empty_like(frames[0])
+        view = buf.view()
+        view.flags.writeable = False  # what MediaPipe would take by reference
+        for rgb in frames:
+            buf[...] = rgb
+            tickets.append(stream.submit(view))
+            buf[...] = 0  # the caller reuses its buffer at once
+        piped = [_arrays(t.result()) for t in tickets]
+    finally:
+        plain_model.close()
+        piped_model.close()
+    for i, (a, b) in enumerate(zip(plain, piped)):
+        for name in a:
+            assert (a[name] is None) == (b[name] is None), (i, name)
+            if a[name] is not None:
+                np.testing.assert_array_equal(a[name], b[name], err_msg=f"frame {i} {name}")

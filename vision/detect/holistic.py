@@ -86,8 +86,7 @@ class HolisticDetector(ModelHandle):
         if not self.still_images and timestamp_s <= self._last_t:
             raise ValueError(f"timestamps must increase: {timestamp_s} after {self._last_t}")
         self._last_t = timestamp_s
-        rgb = np.ascontiguousarray(image_bgr[:, :, ::-1])
-        rgb.flags.writeable = False
+        rgb = np.ascontiguousarray(image_bgr[:, :, ::-1])  # writeable: the graph copies it (pipelined.GraphStream)
         if self._warm:
             return Pending(ticket=self._stream.submit(rgb))
         t0 = time.perf_counter()

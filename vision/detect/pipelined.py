@@ -83,7 +83,11 @@ class GraphStream:
         pass
 
     def submit(self, image_rgb) -> Ticket:
-        """Add one RGB frame (HxWx3 uint8, copied into the graph); returns at once."""
+        """Add one RGB frame (HxWx3 uint8); returns at once. The graph gets its own copy: MediaPipe keeps a
+        *read-only* array by reference, which ``process`` can afford (it waits) but a frame in flight cannot (the
+        caller's array may be freed or reused before the graph reads it: a crash, or another frame's pixels)."""
+        if not image_rgb.flags.writeable:
+            image_rgb = image_rgb.copy()  # writeable: the packet copies it
         self._ts += STEP_US
         ticket = Ticket(self, self._ts)
         with self._lock:
