@@ -10,7 +10,9 @@ CLIP defaults to the shared seated-talking clip, analysed at every frame
    for several people + landmark models + object pass + cache + smoothing +
    features + rules + event log), and their ratio; ``analyze`` without the
    probe (the single-person path forced): the probe's cost on a one-person
-   clip; and ``analyze --threads 2`` (two model instances on segments);
+   clip; and ``analyze --threads 2`` (two model instances on segments); the CPU
+   seconds of the bare loop and of ``analyze``, and the wall time ``analyze``
+   would take with every core fully busy (the floor of the machine);
 2. the streaming analyzer's judging cost per frame (features, rules, gestures on the cached
    frames), in blocks of 16 and frame by frame; re-analysis from the landmark cache, as a multiple of real time, on the
    clip and on its cache tiled to about ten minutes (a training session);
@@ -240,6 +242,11 @@ def object_cost(clip: str, fps: float) -> None:
           f"= {per_call * calls_min / 1000:.1f} s of CPU per minute of video")
 
 
+def _cpu_s() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("clip", nargs="?", default=str(DEFAULT_CLIP))
@@ -259,11 +266,16 @@ def main() -> int:
         batch_throughput(tmp, BATCH_FPS)
         return 0
     bare, full, single, two = [], [], [], []
+    cpu_bare, cpu_full = [], []  # CPU seconds (user + system, every thread of this process) of the same runs
     for i in range(args.repeats):  # alternate, so drift in machine load hits all alike
+        c0 = _cpu_s()
         t, n_bare = bare_loop(args.clip, fps)
         bare.append(t)
+        c1 = _cpu_s()
         t, n_full = full_analyze(args.clip, fps, f"{tmp}/run{i}")
         full.append(t)
+        cpu_bare.append(c1 - c0)
+        cpu_full.append(_cpu_s() - c1)
         t, _ = full_analyze(args.clip, fps, f"{tmp}/single{i}", probe=False)
         single.append(t)
         t, _ = full_analyze(args.clip, fps, f"{tmp}/two{i}", threads=2)
@@ -282,6 +294,10 @@ def main() -> int:
     print(f"bare MediaPipe loop : median {mb:.2f} s  ({1000 * mb / n_bare:.1f} ms/frame) over {args.repeats} runs")
     print(f"full analyze        : median {mf:.2f} s  ({1000 * mf / n_full:.1f} ms/frame)")
     print(f"ratio analyze/bare  : {mf / mb:.3f}")
+    cb, cf, cores = statistics.median(cpu_bare), statistics.median(cpu_full), os.cpu_count() or 1
+    print(f"CPU time            : bare {cb:.2f} s ({cb / mb:.2f} cores busy), analyze {cf:.2f} s ({cf / mf:.2f} cores "
+          f"busy); all {cores} cores fully busy would give analyze {cf / cores:.2f} s = {cf / cores / mb:.3f} of "
+          f"the bare loop (the floor of this machine for this much work)")
     print(f"analyze --threads 2 : median {m2:.2f} s = {m2 / mb:.3f} of the bare loop (two model instances on "
           f"64-frame segments; x{mf / m2:.2f} faster than the default)")
     print(f"analyze, no probe   : median {ms:.2f} s (all else the same: the multi-person probe skipped)")
