@@ -6,10 +6,15 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import pytest
 
 from vision.detect import pipelined
 from vision.detect.pipelined import GraphStream
+
+
+def _image(value: int) -> np.ndarray:
+    return np.full((2, 3, 3), value, np.uint8)
 
 
 class _Packet:
@@ -67,9 +72,11 @@ class _Solution:
 def test_frames_go_in_at_process_timestamps_and_settle_only_when_every_stream_passed_them():
     sol = _Solution()
     stream = GraphStream(sol)
-    a, b = stream.submit("img-a"), stream.submit("img-b")
+    img_a, img_b = _image(1), _image(2)
+    a, b = stream.submit(img_a), stream.submit(img_b)
     step = pipelined.STEP_US
-    assert sol._graph.added == [("image", step, "img-a"), ("image", 2 * step, "img-b")]
+    assert [(s, t) for s, t, _ in sol._graph.added] == [("image", step), ("image", 2 * step)]
+    assert sol._graph.added[0][2] is img_a and sol._graph.added[1][2] is img_b
     sol.emit("pose", step, "p-a")
     assert not a._done.is_set()  # the face stream has not passed frame a yet
     sol.emit("face", step)  # a timestamp bound: no face in frame a
@@ -84,7 +91,7 @@ def test_frames_go_in_at_process_timestamps_and_settle_only_when_every_stream_pa
 def test_a_bound_that_jumps_ahead_settles_every_frame_before_it():
     sol = _Solution()
     stream = GraphStream(sol)
-    tickets = [stream.submit(i) for i in range(3)]
+    tickets = [stream.submit(_image(i)) for i in range(3)]
     sol.emit("face", 3 * pipelined.STEP_US)
     sol.emit("pose", pipelined.STEP_US, "first")
     assert [t._done.is_set() for t in tickets] == [True, False, False]
@@ -97,7 +104,7 @@ def test_a_bound_that_jumps_ahead_settles_every_frame_before_it():
 def test_a_failed_graph_raises_its_error_instead_of_waiting_forever(monkeypatch):
     monkeypatch.setattr(pipelined, "POLL_S", 0.01)
     sol = _Solution()
-    ticket = GraphStream(sol).submit("img")
+    ticket = GraphStream(sol).submit(_image(0))
     sol._graph.failed = True
     t0 = time.perf_counter()
     with pytest.raises(RuntimeError, match="boom"):
@@ -108,12 +115,12 @@ def test_a_failed_graph_raises_its_error_instead_of_waiting_forever(monkeypatch)
 def test_reset_waits_for_the_graph_and_forgets_the_closed_run_s_bounds():
     sol = _Solution()
     stream = GraphStream(sol)
-    stream.submit("a")
+    stream.submit(_image(0))
     sol.emit("pose", 2 ** 62)  # a closing graph reports its streams done
     sol.emit("face", 2 ** 62)
     stream.reset()
     assert sol.resets == 1 and sol._graph.idle_calls == 1
-    after = stream.submit("b")
+    after = stream.submit(_image(1))
     assert after.ts > pipelined.STEP_US  # timestamps go on increasing across the restart, as process() does
     assert not after._done.is_set()  # not settled by the old run's "done"
 
@@ -121,8 +128,6 @@ def test_reset_waits_for_the_graph_and_forgets_the_closed_run_s_bounds():
 def test_a_read_only_frame_is_copied_before_it_goes_into_the_graph():
     """MediaPipe keeps a read-only array by reference; a frame in flight must not depend on the caller's
     buffer (freed or reused as soon as submit returns), so the graph is handed a writeable copy of it."""
-    import numpy as np
-
     sol = _Solution()
     frame = np.zeros((4, 6, 3), np.uint8)
     frame.flags.writeable = False
