@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from vision.io.cache import LandmarkCacheWriter
-from vision.io.run_meta import write_run_json
+from vision.io.run_meta import read_run_json, write_run_json
 from vision.run_record import subject_pixels
 from vision.io.events import Event, EventWriter
 from vision.detect.landmarks import N_FACE, FrameLandmarks, PersonLandmarks
@@ -232,3 +232,17 @@ def analyze_killed(video: Path, out: Path, detector: str, at_call: int):
     """)
     return subprocess.run([sys.executable, "-c", script], cwd=tests.parent, capture_output=True, text=True,
                           timeout=120)
+
+
+def as_if_killed(run: Path, keep_parts: int = 1) -> None:
+    """Cut a finished run folder back to what kill -9 leaves: the first ``keep_parts`` landmark chunks, a
+    provisional run.json (status interrupted), the events closed by then (here: the first), no events.csv."""
+    for p in sorted((run / "landmarks").glob("*-*.npz")):
+        if int(p.stem.split("-")[1]) >= keep_parts:
+            p.unlink()
+    doc = read_run_json(run)
+    doc.update(status="interrupted", status_reason="the run stopped before it finished (killed, or still running)")
+    write_run_json(run, doc)
+    lines = (run / "events.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
+    (run / "events.jsonl").write_text("".join(lines[:1]), encoding="utf-8")
+    (run / "events.csv").unlink()

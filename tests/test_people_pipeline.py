@@ -275,3 +275,51 @@ def test_every_feature_pose_alone_cannot_give_is_counted_as_a_face_or_hand_featu
     a, b = compute_features(full).values, compute_features(pose).values
     needs = {k for k in a if np.isfinite(a[k]).any() and not np.isfinite(b[k]).any()}
     assert needs and needs <= record.FACE_HAND_FEATURES, needs - record.FACE_HAND_FEATURES
+
+
+class _CountingHolistic(FakeHolistic):
+    """FakeHolistic remembering, over every instance, the timestamps it landmarked a crop at."""
+
+    crops: list = []
+
+    def detect(self, image_bgr, timestamp_s):
+        if image_bgr.shape[:2] != (H, W):
+            _CountingHolistic.crops.append(timestamp_s)
+        return super().detect(image_bgr, timestamp_s)
+
+
+def test_a_killed_two_person_run_resumes_landmarking_only_the_crops_its_cache_lacks(tmp_path, rules):
+    """A two-person run cut back to what kill -9 leaves (its first landmark chunk) and run again with --resume:
+    pass 1 tracks everyone again, pass 2 takes the cached frames from the cache (no crop landmarked there), and
+    the events, people and landmarks equal those of an uninterrupted run."""
+    from synthetic_run import as_if_killed
+    from vision.io.cache import CHUNK
+
+    n = CHUNK + 64  # one complete chunk, then 64 frames the cache lacks
+    long_video = make_video(tmp_path / "long.mp4", n, (W, H), FPS)
+
+    def run(out, **kw):
+        _CountingHolistic.crops = []
+        return analyze(str(long_video), str(out), rules, progress=False, appearance=None, sample_fps=0,
+                       detector_factory=partial(_CountingHolistic, roleplay),
+                       people_factory=partial(FakeMultiPose, roleplay), **kw)
+
+    straight = run(tmp_path / "straight")
+    assert straight.info["timings"]["passes"] == 2 and len(_CountingHolistic.crops) == n
+    out = tmp_path / "resumed"
+    run(out)
+    as_if_killed(out)
+    last_cached = float(load_tracks(out)[0].timestamp_s[-1])
+    resumed = run(out, resume=True)
+    assert len(_CountingHolistic.crops) == n - CHUNK and min(_CountingHolistic.crops) > last_cached
+    doc = read_run_json(out)
+    assert doc["status"] == "complete" and doc["timings"]["resumed_frames"] == CHUNK
+    assert doc["timings"]["passes"] == 2 and doc["subject"] == straight.info["subject"]
+    assert [e.to_json() for e in resumed.events] == [e.to_json() for e in straight.events] and straight.events
+    for k in ("people", "counts", "judged"):
+        assert doc[k] == straight.info[k], k
+    a, b = load_tracks(out), load_tracks(tmp_path / "straight")
+    assert set(a) == set(b) == {0, 1}
+    for pid in a:
+        for name in ("pose_xyz", "face_xyz", "right_hand_xyz"):
+            np.testing.assert_array_equal(getattr(a[pid], name), getattr(b[pid], name), err_msg=f"{pid} {name}")

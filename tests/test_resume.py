@@ -87,20 +87,6 @@ def _analyze(video, out, rules, detector=Scripted, **kw):
                    appearance=None, **kw)
 
 
-def as_if_killed(run: Path, keep_parts: int = 1) -> None:
-    """Cut a finished run folder back to what kill -9 leaves: the first ``keep_parts`` landmark chunks, a
-    provisional run.json (status interrupted), the events closed by then (here: the first), no events.csv."""
-    for p in sorted((run / "landmarks").glob("*-*.npz")):
-        if int(p.stem.split("-")[1]) >= keep_parts:
-            p.unlink()
-    doc = read_run_json(run)
-    doc.update(status="interrupted", status_reason="the run stopped before it finished (killed, or still running)")
-    write_run_json(run, doc)
-    lines = (run / "events.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
-    (run / "events.jsonl").write_text("".join(lines[:1]), encoding="utf-8")
-    (run / "events.csv").unlink()
-
-
 def _events(run: Path) -> list:
     return [e.to_dict() if hasattr(e, "to_dict") else vars(e) for e in read_events(run / "events.jsonl")]
 
@@ -139,7 +125,7 @@ def test_a_cut_run_resumes_running_the_models_only_on_the_frames_its_cache_lacks
     hits included) equal the uninterrupted run's, (c) run.json: complete, resumed_frames = the cached frames."""
     run = tmp_path / "run"
     _analyze(video, run, rules, detector)
-    as_if_killed(run)
+    syn.as_if_killed(run)
     last_cached = float(load_tracks(run)[0].timestamp_s[-1])
     res = _analyze(video, run, rules, detector, resume=True)
     assert len(Scripted.calls) == N - KEPT and min(Scripted.calls) > last_cached
@@ -182,16 +168,14 @@ def test_a_run_killed_with_sigkill_resumes_to_the_events_of_an_uninterrupted_run
 @pytest.mark.parametrize("edit, note", [
     (lambda doc, run: doc["input"].update(frame_count=N + 1), "input.frame_count"),
     (lambda doc, run: doc["rules"].update(sha256="another"), "other rules"),
-    (lambda doc, run: doc.update(people=doc["people"] + [dict(doc["people"][0], id=3, role="customer")]),
-     "multi-person"),
-    (lambda doc, run: (run / "landmarks" / "meta.json").write_text(json.dumps(
-        dict(json.loads((run / "landmarks" / "meta.json").read_text()), face_hands_of=[2]))), "multi-person"),
+    (lambda doc, run: (doc["options"].update(subject="left"), (run / "landmarks" / "meta.json").write_text(json.dumps(
+        dict(json.loads((run / "landmarks" / "meta.json").read_text()), face_hands_of=[2])))), "--subject left"),
 ])
-def test_a_run_of_another_input_or_rules_or_of_several_people_starts_over_saying_why(video, straight, tmp_path,
+def test_a_run_of_another_input_rules_or_people_choice_starts_over_saying_why(video, straight, tmp_path,
                                                                                       rules, edit, note):
     run = tmp_path / "run"
     _analyze(video, run, rules)
-    as_if_killed(run)
+    syn.as_if_killed(run)
     doc = read_run_json(run)
     edit(doc, run)
     write_run_json(run, doc)
@@ -252,7 +236,7 @@ def test_a_batch_resumes_its_killed_run_and_says_how_many_frames_it_reused(video
     run_batch(make_plan([str(video)]), out, settings, analyze_fn=fn)
     run = out / video.name
     first = _events(run)
-    as_if_killed(run)
+    syn.as_if_killed(run)
     batch = read_batch_json(run)
     (run / "batch.json").write_text(json.dumps(dict(batch, status="running")))
     res = run_batch(make_plan([str(video)]), out, settings, analyze_fn=fn)

@@ -157,17 +157,24 @@ def track_everyone(src: FrameSource, detector, subject: str, customer: str,
 
 
 def subject_frames(src: Iterable[Frame], tracked: Sequence[FrameLandmarks], subject_id: Optional[int],
-                   crop_detectors: DetectorPool) -> Iterator[Tuple[Frame, FrameLandmarks, Optional[PersonLandmarks]]]:
+                   crop_detectors: DetectorPool,
+                   cached: Optional[Callable[[float], Optional[List[PersonLandmarks]]]] = None,
+                   ) -> Iterator[Tuple[Frame, FrameLandmarks, Optional[PersonLandmarks]]]:
     """Pass 2: per decoded frame, (frame, everyone's pose with the subject's face and hands, the subject or None),
     the crops landmarked by the pool's instances side by side. Frames pass 1 did not see (none, when both passes
-    read the same input alike) hold nobody."""
+    read the same input alike) hold nobody. ``cached``: a resumed run's lookup (:meth:`vision.resume.Prior.lookup`):
+    a frame it knows is taken from the interrupted run's cache, no crop landmarked."""
     by_index = {fl.frame_index: fl for fl in tracked}
 
     def one(crop_detector, frame: Frame) -> _FramePending:
         fl = by_index.get(frame.index)
+        t = fl.timestamp_s if fl is not None else frame.timestamp_s
+        stored = cached(t) if cached is not None else None
+        if stored is not None:
+            return _FramePending(frame.index, t, list(stored), subject_id)
         people = [face_and_hands_async(crop_detector, frame.image_bgr, p, frame.timestamp_s)
                   if p.person_id == subject_id else p for p in (fl.people if fl is not None else [])]
-        return _FramePending(frame.index, fl.timestamp_s if fl is not None else frame.timestamp_s, people)
+        return _FramePending(frame.index, t, people, subject_id)
 
     for frame, (fl, subject) in crop_detectors.map(one, src):
         yield frame, fl, subject
@@ -177,8 +184,8 @@ class _FramePending:
     """One frame of pass 2 with the subject's crop on its way (the pool takes it in order): ``result()`` is
     (everyone's pose with the subject's face and hands, the subject or None)."""
 
-    def __init__(self, index: int, t: float, people: list):
-        self.index, self.t, self._people = index, t, people
+    def __init__(self, index: int, t: float, people: list, subject_id: Optional[int]):
+        self.index, self.t, self._people, self._subject_id = index, t, people, subject_id
         self.span = (0.0, 0.0)
 
     def result(self) -> Tuple[FrameLandmarks, Optional[PersonLandmarks]]:
@@ -186,6 +193,7 @@ class _FramePending:
         for p in self._people:
             if isinstance(p, CropPending):
                 p, self.span = p.result(), p.span
+            if self._subject_id is not None and p.person_id == self._subject_id:
                 subject = p
             people.append(p)
         return FrameLandmarks(self.index, self.t, people), subject

@@ -157,7 +157,8 @@ def analyze(input_path: str, out_dir: str, rules: RuleSet, sample_fps: Optional[
         people_factory = people_factory or people_run.multipose
     src = FrameSource(input_path, sample_fps=sample_fps, start_s=start_s, end_s=end_s)  # checks the input first
     out, info, source = Path(out_dir), src.info, _source_name(input_path, src.info)
-    prior = Prior.read(out, record.input_meta(source, info, start_s, end_s, sample_fps), rules, backend, resume)
+    prior = Prior.read(out, record.input_meta(source, info, start_s, end_s, sample_fps), rules, backend, resume,
+                       {"subject": subject, "customer": customer})
     cleared = prepare_out_dir(out, overwrite or bool(prior.frames))  # a resumed run's cache is read by now
     detector_factory, people_factory = prior.wrap(detector_factory, people_factory)
     opts = {**_options_meta(options), "subject": subject, "customer": customer, "judge": judge}
@@ -168,8 +169,9 @@ def analyze(input_path: str, out_dir: str, rules: RuleSet, sample_fps: Optional[
     analyzer = PersonAnalyzer(rules, SUBJECT, (info.width, info.height), still=info.is_still, **options.kwargs())
     sampler = AppearanceSampler.from_rules(rules, appearance) if appearance else None
     still = src.kind in ("image", "folder")
-    several = people_factory is not None and info.kind != "camera" and \
-        people_run.several(input_path, src, sample_fps, start_s, end_s, people_factory, run.probe)
+    several = prior.several or (people_factory is not None and info.kind != "camera" and  # a resumed two-pass
+                                people_run.several(input_path, src, sample_fps, start_s, end_s, people_factory,
+                                                   run.probe))  # run: the probe said so then (timings.probe)
     tracked: List[FrameLandmarks] = []
     objects = prior.objects(ObjectPass.open(models, (info.width, info.height), info.is_still) if real_models else None)
     object_file = {"objects": objects.meta()} if objects else {}  # run.json models.files.objects
@@ -194,7 +196,7 @@ def analyze(input_path: str, out_dir: str, rules: RuleSet, sample_fps: Optional[
                                           still=info.is_still, customer_id=who["customer"]["id"],
                                           **options.kwargs())
                 steps = people_run.subject_frames(people_run.decode_again(input_path, sample_fps, start_s, end_s),
-                                                  tracked, sid, pool)
+                                                  tracked, sid, pool, prior.lookup if prior.several else None)
             else:
                 sid = SUBJECT
                 steps = _single_person(src, pool)

@@ -18,10 +18,13 @@ the event log is written from scratch, so the folder ends with one
 ``timings.resumed_frames`` says how many frames the cache answered, and
 ``timings.resume_note`` why nothing was resumed when that was asked.
 
-Only a single-person run resumes: a multi-person run (two passes, several
-people in ``landmarks/meta.json``) starts over. The models' own tracking
-restarts at the first uncached frame, so landmarks there can differ a little
-from an uninterrupted run's. The cached landmarks are held in memory while
+A multi-person run (two passes) resumes too, when the subject and customer
+asked for are the same: pass 1 (everyone's pose, tracked) runs again over the
+whole input, since the tracking needs every frame, and pass 2 takes the
+cached frames from the cache instead of landmarking the subject's crops again
+(:func:`vision.people_run.subject_frames`), which is most of a two-person
+run's model time. The models' own tracking restarts at the first uncached
+frame, so landmarks there can differ a little from an uninterrupted run's. The cached landmarks are held in memory while
 the run goes (about 7 kB a frame: 250 MB for an hour at 10 fps).
 """
 from __future__ import annotations
@@ -77,15 +80,18 @@ class Prior:
     frames: Dict[float, List[PersonLandmarks]] = field(default_factory=dict)  # empty: nothing to resume
     note: Optional[str] = None  # why nothing is resumed
     timings: Dict = field(default_factory=dict)  # -> run.json timings (resumed_frames, resume_note)
+    several: bool = False  # the interrupted run was a multi-person (two-pass) run
 
     @classmethod
-    def read(cls, out: Path, input_block: Dict, rules: RuleSet, backend: str, asked: bool = True) -> "Prior":
+    def read(cls, out: Path, input_block: Dict, rules: RuleSet, backend: str, asked: bool = True,
+             choices: Optional[Dict] = None) -> "Prior":
         """The cached frames of the interrupted run in ``out`` if it is of the same input (``input_block``:
-        run.json's ``input`` of the new run), rules and backend and followed one person; else none, with why.
-        Not ``asked``: nothing (a run that does not resume)."""
+        run.json's ``input`` of the new run), rules and backend, and (a multi-person run) the same ``choices``
+        (run.json ``options`` keys ``subject``, ``customer``); else none, with why. Not ``asked``: nothing (a run
+        that does not resume)."""
         if not asked:
             return cls()
-        note, old = _refusal(out, input_block, rules, backend)
+        note, old = _refusal(out, input_block, rules, backend, choices or {})
         frames: Dict[float, List[PersonLandmarks]] = {}
         if note is None:
             try:
@@ -94,9 +100,7 @@ class Prior:
                 note = f"its landmark cache is unreadable ({type(exc).__name__}: {exc}): started over"
             if not frames and note is None:
                 note = "no complete landmark chunk was written before it stopped: started over"
-            elif any(p.person_id != 0 for people in frames.values() for p in people):
-                frames, note = {}, "a multi-person run: only a single-person run resumes, so it started over"
-        prior = cls(frames, note)
+        prior = cls(frames, note, several=bool(frames) and _several(out, old))
         probe = (old.get("timings") or {}).get("probe") if frames else None  # what the skipped probe saw then
         prior.timings = {"resumed_frames": 0, **({"resume_note": note} if note else {}),
                          **({"probe": probe} if probe else {})}
@@ -104,13 +108,21 @@ class Prior:
 
     def wrap(self, detector_factory: Callable, people_factory: Optional[Callable]) -> tuple:
         """The detector factory answering cached frames from the cache, and the people probe: skipped when
-        resuming (the interrupted run followed one person, and the probe would run a model on cached frames)."""
-        if not self.frames:
+        resuming a single-person run (the probe would run a model on cached frames). A multi-person run keeps
+        both as they are: pass 1 runs again, pass 2 skips the cached frames itself (:attr:`several`)."""
+        if not self.frames or self.several:
             return detector_factory, people_factory
 
         def factory(still_images: bool = False):
             return _CachedContext(detector_factory(still_images=still_images), self.frames, self.timings)
         return factory, None
+
+    def lookup(self, t: float) -> Optional[List[PersonLandmarks]]:
+        """The cached people of the frame at ``t`` (counted in ``resumed_frames``), or None: not cached."""
+        people = self.frames.get(_key(t))
+        if people is not None:
+            self.timings["resumed_frames"] = self.timings.get("resumed_frames", 0) + 1
+        return people
 
     def objects(self, object_pass):
         """The object pass, skipping the cached frames (their hits are in the cache); None stays None."""
@@ -119,7 +131,8 @@ class Prior:
         return _ObjectsAfterCache(object_pass, set(self.frames))
 
 
-def _refusal(out: Path, new_input: Dict, rules: RuleSet, backend: str) -> Tuple[Optional[str], Dict]:
+def _refusal(out: Path, new_input: Dict, rules: RuleSet, backend: str,
+             choices: Dict) -> Tuple[Optional[str], Dict]:
     """Why the run in ``out`` cannot be resumed (None: it can), and its run.json."""
     if not (out / "run.json").is_file():
         return "no interrupted run to resume (no run.json)", {}
@@ -127,10 +140,21 @@ def _refusal(out: Path, new_input: Dict, rules: RuleSet, backend: str) -> Tuple[
         doc = dict(read_run_json(out))
     except RunMetaError as exc:
         return f"its run.json is unreadable ({exc}): started over", {}
-    return _why_not(out, doc, new_input, rules, backend), doc
+    return _why_not(out, doc, new_input, rules, backend, choices), doc
 
 
-def _why_not(out: Path, doc: Dict, new_input: Dict, rules: RuleSet, backend: str) -> Optional[str]:
+def _several(out: Path, doc: Dict) -> bool:
+    """Was the run in ``out`` a multi-person (two-pass) run? Its cache names whose face and hands were looked
+    for, and run.json its passes."""
+    try:
+        meta = json.loads((out / "landmarks" / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        meta = {}
+    return meta.get(FACE_HANDS, [0]) != [0] or (doc.get("timings") or {}).get("passes") == 2
+
+
+def _why_not(out: Path, doc: Dict, new_input: Dict, rules: RuleSet, backend: str,
+             choices: Dict) -> Optional[str]:
     if doc.get("status") != "interrupted":
         return f"the run there is {doc.get('status')}, not interrupted: nothing to resume"
     old = doc.get("input") or {}
@@ -142,13 +166,13 @@ def _why_not(out: Path, doc: Dict, new_input: Dict, rules: RuleSet, backend: str
         return "the run there used other rules: started over"
     if (doc.get("models") or {}).get("backend", backend) != backend:
         return f"the run there used the {doc['models']['backend']} models, now {backend}: started over"
-    try:
-        meta = json.loads((out / "landmarks" / "meta.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    if not (out / "landmarks" / "meta.json").is_file():
         return "no landmark cache to resume from: started over"
-    people = doc.get("people") or []
-    if meta.get(FACE_HANDS, [0]) != [0] or len(people) > 1 or (doc.get("timings") or {}).get("passes") == 2:
-        return "a multi-person run: only a single-person run resumes, so it started over"
+    if _several(out, doc):
+        old = doc.get("options") or {}
+        for k in ("subject", "customer"):
+            if k in choices and old.get(k) != choices[k]:
+                return f"the run there chose --{k} {old.get(k)}, now {choices[k]}: started over"
     return None
 
 

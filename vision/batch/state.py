@@ -14,7 +14,8 @@ rules hash and analysis rate match and its ``run.json`` says ``complete``
 or ``partial`` (a damaged input gives ``partial`` again). A run killed
 mid-way (``run.json`` still ``interrupted``) with the same fingerprint,
 rules and rate goes on from its landmark cache (:mod:`vision.resume`: the
-models run only on the frames after it; a multi-person run starts over).
+models run only on the frames after it; a multi-person run tracks everyone
+again and landmarks the trainee's crops only after it).
 A run with no ``run.json``, or whose input or rules changed, is analysed
 again from scratch. A folder holding a run that the batch did not make (no
 ``batch.json``) is left alone unless ``--overwrite``.
