@@ -22,8 +22,9 @@ turn; every segment after the first starts afresh, the instance taking it
 landmarks of a segmented run depend on the segment length only, never on the
 number of instances; they are not those of one instance tracking throughout,
 since a fresh start re-detects the person (measured in README, *Speed*). At
-most ``workers * chunk + AHEAD`` frames are in flight: memory does not grow
-with the recording.
+most ``workers * chunk + AHEAD`` frames are in flight (:data:`PIPELINE_DEPTH`
+for one instance fed without waiting): memory does not grow with the
+recording.
 """
 from __future__ import annotations
 
