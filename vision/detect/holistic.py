@@ -80,9 +80,8 @@ class HolisticDetector(ModelHandle):
         return self.detect_async(image_bgr, timestamp_s).result()
 
     def detect_async(self, image_bgr: np.ndarray, timestamp_s: float) -> "Pending":
-        """:meth:`detect` without the wait: the frame goes in, ``.result()`` gives its landmarks. Results
-        must be taken in the order the frames went in only if the caller needs them in order; they are
-        computed in that order regardless."""
+        """:meth:`detect` without the wait: the frame goes in at once, ``.result()`` waits for its landmarks.
+        The graph works on the frames in the order they went in, whatever order the results are taken in."""
         if not self.still_images and timestamp_s <= self._last_t:
             raise ValueError(f"timestamps must increase: {timestamp_s} after {self._last_t}")
         self._last_t = timestamp_s
