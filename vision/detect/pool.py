@@ -47,8 +47,8 @@ AHEAD = 2
 
 #: frames a segment when several instances share a recording (see the module doc). A fresh start re-detects the
 #: person and restarts the smoothing: long enough that this happens seldom (6.4 s at the default 10 fps), short
-#: enough that two segments of frames in flight stay a few hundred MB at most (2 x 64 + 2 frames: 90 MB at
-#: 640x360, 800 MB at 1920x1080). (Single frames handed out in turn, each instance tracking across the other's
+#: enough that two segments of frames in flight stay bounded (2 x 64 + 2 frames: 90 MB at 640x360, 800 MB at
+#: 1920x1080; twice that with Holistic fed without waiting, whose graphs hold their own copies). (Single frames handed out in turn, each instance tracking across the other's
 #: frame, changed far more; so did segments of 16 without the reset.)
 CHUNK = 64
 
