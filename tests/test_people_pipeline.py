@@ -323,3 +323,23 @@ def test_a_killed_two_person_run_resumes_landmarking_only_the_crops_its_cache_la
     for pid in a:
         for name in ("pose_xyz", "face_xyz", "right_hand_xyz"):
             np.testing.assert_array_equal(getattr(a[pid], name), getattr(b[pid], name), err_msg=f"{pid} {name}")
+
+
+class _SlowCropHolistic(FakeHolistic):
+    """FakeHolistic taking 20 ms a crop (far more than the stand-in pose model's few ms a frame), as a detector
+    that waits for each crop (no detect_async) would."""
+
+    def detect(self, image_bgr, timestamp_s):
+        if image_bgr.shape[:2] != (H, W):
+            import time
+            time.sleep(0.02)
+        return super().detect(image_bgr, timestamp_s)
+
+
+def test_the_crops_time_of_a_detector_that_waits_counts_in_models_s(video, tmp_path, rules):
+    """run.json timings.models_s holds pass 2's crop time too when the crop detector waits for each crop."""
+    res = analyze(str(video), str(tmp_path / "run"), rules, progress=False, appearance=None,
+                  detector_factory=partial(_SlowCropHolistic, roleplay), people_factory=partial(FakeMultiPose, roleplay))
+    frames = res.info["timings"]["frames_analysed"]
+    assert res.info["timings"]["passes"] == 2 and frames > 40
+    assert res.info["timings"]["models_s"] >= 0.02 * frames

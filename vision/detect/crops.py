@@ -13,6 +13,7 @@ farther than that from either pose wrist.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from typing import Optional, Tuple
 
@@ -84,8 +85,13 @@ def face_and_hands_async(detector, image_bgr: np.ndarray, person: PersonLandmark
         return CropPending(person)
     x0, y0, x1, y1 = box
     crop = np.ascontiguousarray(image_bgr[y0:y1, x0:x1])
-    send = getattr(detector, "detect_async", None) or detector.detect
-    return CropPending(person, send(crop, timestamp_s), box, (w, h))
+    send = getattr(detector, "detect_async", None)
+    if send is not None:
+        return CropPending(person, send(crop, timestamp_s), box, (w, h))
+    t0 = time.perf_counter()
+    pending = CropPending(person, detector.detect(crop, timestamp_s), box, (w, h))
+    pending.span = (t0, time.perf_counter())  # a detector that waits: its time, counted as the pool counts spans
+    return pending
 
 
 def _attach(person: PersonLandmarks, found: list, box, wh: Tuple[int, int]) -> PersonLandmarks:
