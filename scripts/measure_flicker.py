@@ -13,22 +13,17 @@ rules as they are), and for each it prints, summed over the videos:
   ``min_duration_s`` has to swallow, and the logged events (rules and gestures) shorter than 0.3 s;
 * ``events``: the events logged.
 """
-import argparse
 import dataclasses
-import json
 import sys
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from vision.evaluate import find_runs  # noqa: E402
-from vision.io.cache import CacheError, load_tracks  # noqa: E402
-from vision.judge.analyzer import analyze_track  # noqa: E402
+from tune_data import judge_as_run, tune_args, tune_subjects  # noqa: E402
 from vision.judge.rules import load_rules  # noqa: E402
 
 SHORT_S = 0.3
@@ -48,13 +43,8 @@ def condition_runs(enter: np.ndarray, stay: np.ndarray, t: np.ndarray):
     return runs
 
 
-def judge(track, rules, meta, tracks):
-    was = meta.get("options", {})
-    cid = (meta.get("customer") or {}).get("id")
-    events, engine, table = analyze_track(track, rules, customer_track=tracks.get(cid) if cid in tracks else None,
-                                          customer_side=was.get("customer_side"),
-                                          mirrored=bool(was.get("mirrored", False)),
-                                          posture=was.get("posture", "auto"))
+def judge(run, rules):
+    events, engine, table = judge_as_run(run, rules)
     t = table.timestamp_s
     onsets, short = Counter(), Counter()
     for r in rules.enabled:
@@ -69,38 +59,22 @@ def judge(track, rules, meta, tracks):
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--runs", required=True)
-    ap.add_argument("--labels", default=str(REPO.parent / "shared" / "media" / "labels.yaml"))
-    ap.add_argument("--rules", default=str(REPO / "rules.yaml"))
-    args = ap.parse_args()
+    args = tune_args(__doc__.splitlines()[0]).parse_args()
     labels = Path(args.labels).resolve()
-    doc = yaml.safe_load(labels.read_text(encoding="utf-8"))
     base = load_rules(args.rules)
     configs = {"off": dataclasses.replace(base, smoothing=dataclasses.replace(base.smoothing, enabled=False)),
                "on": dataclasses.replace(base, smoothing=dataclasses.replace(base.smoothing, enabled=True))}
-    runs = find_runs(args.runs)
     totals = {k: {"onsets": Counter(), "short": Counter(), "events": Counter(), "short_events": Counter()}
               for k in configs}
     minutes, clips = 0.0, 0
-    for clip in doc["clips"]:
-        path = (labels.parent / clip["file"]).resolve()
-        if clip.get("split") != "tune" or path not in runs:
-            continue
-        meta = json.loads((runs[path] / "run.json").read_text(encoding="utf-8"))
-        if meta.get("status") != "complete" or meta.get("still"):
-            continue
-        try:
-            tracks = load_tracks(runs[path])
-        except CacheError:
-            continue
-        track = tracks.get(meta["subject"]["id"])
-        if track is None or len(track) < 3:
+    for run in tune_subjects(labels, args.runs):
+        track = run.track
+        if len(track) < 3:  # a still: nothing flickers
             continue
         clips += 1
         minutes += float(track.timestamp_s[-1] - track.timestamp_s[0]) / 60.0
         for name, rules in configs.items():
-            events, onsets, short = judge(track, rules, meta, tracks)
+            events, onsets, short = judge(run, rules)
             totals[name]["onsets"] += onsets
             totals[name]["short"] += short
             for e in events:

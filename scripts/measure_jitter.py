@@ -18,21 +18,17 @@ The filter measures speed in the person's shoulder widths (``vision.features.smo
 per shoulder width per second, is the ``beta`` of rules.yaml as it is. (Here each clip's coordinates are divided
 by the clip's median ``body_scale``; the filter divides by a running median of it.)
 """
-import argparse
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from vision.features.skeleton import body_scale, pose_points  # noqa: E402
 from vision.features.smoothing import FAMILIES, OneEuroFilter, OneEuroParams  # noqa: E402
-from vision.io.cache import CacheError, load_tracks  # noqa: E402
-from vision.evaluate import find_runs  # noqa: E402
+from tune_data import tune_args, tune_subjects  # noqa: E402
 
 STILL_SUFFIXES = {".jpg", ".jpeg", ".png"}
 CANDIDATES = [(mc, b) for mc in (0.5, 1.0, 1.5, 2.0, 3.0) for b in (0.0, 0.5, 1.0, 2.0, 4.0)]
@@ -59,28 +55,13 @@ def ramp_lag(speed: float, p: OneEuroParams, fps: float = 10.0) -> float:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--runs", required=True)
-    ap.add_argument("--labels", default=str(REPO.parent / "shared" / "media" / "labels.yaml"))
-    args = ap.parse_args()
+    args = tune_args(__doc__.splitlines()[0], rules=False).parse_args()
     labels = Path(args.labels).resolve()
-    doc = yaml.safe_load(labels.read_text(encoding="utf-8"))
-    runs = find_runs(args.runs)
     fams = {f: {"x": [], "t": [], "speed": []} for f in FAMILIES}
     clips, scales = 0, []
-    for clip in doc["clips"]:
-        path = (labels.parent / clip["file"]).resolve()
-        if clip.get("split") != "tune" or path.suffix.lower() in STILL_SUFFIXES or path not in runs:
-            continue
-        run = runs[path]
-        meta = json.loads((run / "run.json").read_text(encoding="utf-8"))
-        if meta.get("status") != "complete":
-            continue  # still being written, or failed
-        try:
-            track = load_tracks(run).get(meta["subject"]["id"])
-        except CacheError:
-            continue
-        if track is None or len(track) < 3:
+    for run in tune_subjects(labels, args.runs):
+        track = run.track
+        if run.path.suffix.lower() in STILL_SUFFIXES or len(track) < 3:  # stills have no jitter to measure
             continue
         with np.errstate(all="ignore"):
             scale = float(np.nanmedian(body_scale(track, pose_points(track))))

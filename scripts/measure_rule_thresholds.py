@@ -16,8 +16,6 @@ feature (minus the person's baseline where the comparison is ``relative``) per f
 as n, p1, p5, p50, p95, p99, max, and how many ``out`` frames the enter threshold alone would flag (and ``in``
 frames it would pass). Rules labelled nowhere on tune measure ``out`` over every tune frame.
 """
-import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -27,10 +25,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
 
-from measure_thresholds import tune_runs  # noqa: E402
-from vision.evaluate import find_runs  # noqa: E402
-from vision.io.cache import load_meta, load_tracks  # noqa: E402
-from vision.judge.analyzer import analyze_track  # noqa: E402
+from tune_data import judge_as_run, tune_args, tune_subjects  # noqa: E402
 from vision.judge.rules import Comparison, Group, load_rules  # noqa: E402
 
 #: A violation and the desired state that excludes it (and back): frames labelled with one are "out" of the other.
@@ -86,18 +81,9 @@ def in_out(clip: dict, rule: str, t: np.ndarray):
 
 def judged_tables(labels: Path, runs: str, rules):
     """(clip, timestamps, feature table, baseline) of every complete tune run, judged as ``--reanalyze`` does."""
-    folders = find_runs(runs)
-    for clip, path, track in tune_runs(labels, runs):
-        run_dir = folders[path]
-        meta = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
-        cid = (meta.get("customer") or {}).get("id")
-        customer = load_tracks(run_dir).get(cid) if cid is not None and cid != track.person_id else None
-        opts = meta.get("options") or {}
-        _, engine, table = analyze_track(track, rules, still=bool(load_meta(run_dir).get("still")),
-                                         customer_track=customer, customer_side=opts.get("customer_side"),
-                                         mirrored=bool(opts.get("mirrored", False)),
-                                         posture=opts.get("posture") or "auto")
-        yield clip, table.timestamp_s, table.values, engine.baseline
+    for run in tune_subjects(labels, runs):
+        _, engine, table = judge_as_run(run, rules)
+        yield run.clip, table.timestamp_s, table.values, engine.baseline
 
 
 def measure(rules, tables, only=None) -> None:
@@ -131,10 +117,7 @@ def measure(rules, tables, only=None) -> None:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--runs", required=True)
-    ap.add_argument("--labels", default=str(REPO.parent / "shared" / "media" / "labels.yaml"))
-    ap.add_argument("--rules", default=str(REPO / "rules.yaml"))
+    ap = tune_args(__doc__.splitlines()[0])
     ap.add_argument("--rule", nargs="*", help="only these rule ids")
     args = ap.parse_args()
     labels = Path(args.labels).resolve()

@@ -17,21 +17,16 @@ rejects. Sections:
   long a face stays frontal; on tune stills, the CIELAB distance of skin to the other cheek patches and of
   the hair band to the nearest cheek patch (pixels: the image is read from the labels' folder).
 """
-import argparse
-import json
 import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
-import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from vision.evaluate import find_runs  # noqa: E402
 from vision.features.hands import hand_features  # noqa: E402
-from vision.io.cache import CacheError, load_tracks  # noqa: E402
 from vision.judge.appearance_measure import (CHEEKS, FRONTAL_POINTS, HAIR_BAND, OVAL_TOP, KeptView,  # noqa: E402
                                             _disc_mask, _lab, _poly_mask, _skin_distance, frontalness,
                                             measure_fringe, measure_hair_colour, measure_jacket)
@@ -39,6 +34,7 @@ from vision.judge.appearance import appearance_settings  # noqa: E402
 from vision.judge.gestures import GuideGestureDetector  # noqa: E402
 from vision.judge.handover import HandoverDetector  # noqa: E402
 from vision.judge.rules import load_rules  # noqa: E402
+from tune_data import tune_args, tune_subjects  # noqa: E402
 
 STILLS = {".jpg", ".jpeg", ".png"}
 GUIDE = "hand.guide_form"
@@ -65,25 +61,6 @@ def line(name: str, value, op: str, inside, outside, note: str = "") -> None:
     passed = f"; out passing it {int(keeps.sum())}/{len(out)}" if len(out) else ""
     print(f"  {name} {value} ({op}){' ' + note if note else ''}")
     print(f"    in:  {stats(inside)}\n    out: {stats(out)}{passed}")
-
-
-def tune_runs(labels: Path, runs_dir: str):
-    """(clip entry, run folder, subject track) of every tune entry with a complete run."""
-    doc = yaml.safe_load(labels.read_text(encoding="utf-8"))
-    runs = find_runs(runs_dir)
-    for clip in doc["clips"]:
-        path = (labels.parent / clip["file"]).resolve()
-        if clip.get("split") != "tune" or path not in runs:
-            continue
-        meta = json.loads((runs[path] / "run.json").read_text(encoding="utf-8"))
-        if meta.get("status") != "complete":
-            continue
-        try:
-            track = load_tracks(runs[path]).get(meta["subject"]["id"])
-        except CacheError:
-            continue
-        if track is not None and len(track):
-            yield clip, path, track
 
 
 class _Probe(GuideGestureDetector):
@@ -290,14 +267,10 @@ def colour_distances(view: KeptView):
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--runs", required=True)
-    ap.add_argument("--labels", default=str(REPO.parent / "shared" / "media" / "labels.yaml"))
-    ap.add_argument("--rules", default=str(REPO / "rules.yaml"))
-    args = ap.parse_args()
+    args = tune_args(__doc__.splitlines()[0]).parse_args()
     labels = Path(args.labels).resolve()
     rules = load_rules(args.rules)
-    clips = list(tune_runs(labels, args.runs))
+    clips = [(r.clip, r.path, r.track) for r in tune_subjects(labels, args.runs)]
     print(f"tune entries measured: {len(clips)} (runs {args.runs}, labels {labels})")
     np.seterr(all="ignore")
     guide_section(clips, rules)
