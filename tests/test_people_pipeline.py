@@ -11,6 +11,7 @@ on a person's crop it gives that person's face and hands in crop coordinates
 from __future__ import annotations
 
 import json
+import time
 from functools import partial
 from pathlib import Path
 
@@ -331,7 +332,6 @@ class _SlowCropHolistic(FakeHolistic):
 
     def detect(self, image_bgr, timestamp_s):
         if image_bgr.shape[:2] != (H, W):
-            import time
             time.sleep(0.02)
         return super().detect(image_bgr, timestamp_s)
 
