@@ -74,9 +74,10 @@ def bare_loop(clip: str, fps: float) -> tuple:
 
 
 def full_analyze(clip: str, fps: Optional[float], out: str, probe: bool = True,
-                 threads: Optional[int] = None) -> tuple:
+                 threads: Optional[int] = None, every_frame: bool = False) -> tuple:
     """``analyze`` as the CLI runs it; ``probe=False``: the single-person path forced (no multi-person probe);
-    ``threads``: landmark-model instances (None: the default)."""
+    ``threads``: landmark-model instances (None: the default); ``every_frame``: the models on every frame, still
+    ones too (``--every-frame``)."""
     from unittest import mock
 
     from vision.judge.rules import load_rules
@@ -86,7 +87,8 @@ def full_analyze(clip: str, fps: Optional[float], out: str, probe: bool = True,
     t0 = time.perf_counter()
     # probe=False: everything as the CLI runs it (object pass included) but the multi-person probe, which says "one"
     with mock.patch("vision.people_run.several", return_value=False) if not probe else contextlib.nullcontext():
-        res = analyze(clip, out, rules, sample_fps=fps, progress=False, overwrite=True, threads=threads)
+        res = analyze(clip, out, rules, sample_fps=fps, progress=False, overwrite=True, threads=threads,
+                      every_frame=every_frame)
     if probe:
         print(f"  probe: {res.info['timings'].get('probe')}, passes {res.info['timings'].get('passes')}")
     return time.perf_counter() - t0, res.info["timings"]["frames_analysed"]
@@ -265,7 +267,7 @@ def main() -> int:
     if args.batch_only:
         batch_throughput(tmp, BATCH_FPS)
         return 0
-    bare, full, single, two = [], [], [], []
+    bare, full, single, two, every = [], [], [], [], []
     cpu_bare, cpu_full = [], []  # CPU seconds (user + system, every thread of this process) of the same runs
     for i in range(args.repeats):  # alternate, so drift in machine load hits all alike
         c0 = _cpu_s()
@@ -280,9 +282,12 @@ def main() -> int:
         single.append(t)
         t, _ = full_analyze(args.clip, fps, f"{tmp}/two{i}", threads=2)
         two.append(t)
+        t, _ = full_analyze(args.clip, fps, f"{tmp}/every{i}", every_frame=True)
+        every.append(t)
     assert n_bare == n_full, (n_bare, n_full)
-    mb, mf, ms, m2 = (statistics.median(x) for x in (bare, full, single, two))
+    mb, mf, ms, m2, me = (statistics.median(x) for x in (bare, full, single, two, every))
     meta = json.loads(Path(f"{tmp}/run0/run.json").read_text())
+    still = meta["timings"].get("frames_interpolated", 0)
     duration = meta["input"]["duration_s"]
     re_s = reanalysis(f"{tmp}/run0")
     judge_1, judge_16 = streaming_cost(f"{tmp}/run0", 1), streaming_cost(f"{tmp}/run0", 16)
@@ -293,7 +298,10 @@ def main() -> int:
     print(f"clip: {args.clip} ({duration:.1f} s, {n_full} frames analysed, {rate})")
     print(f"bare MediaPipe loop : median {mb:.2f} s  ({1000 * mb / n_bare:.1f} ms/frame) over {args.repeats} runs")
     print(f"full analyze        : median {mf:.2f} s  ({1000 * mf / n_full:.1f} ms/frame)")
-    print(f"ratio analyze/bare  : {mf / mb:.3f}")
+    print(f"ratio analyze/bare  : {mf / mb:.3f}  ({still} of {n_full} frames = {100 * still / n_full:.0f} % still: "
+          f"landmarks interpolated, no model run)")
+    print(f"analyze --every-frame: median {me:.2f} s = {me / mb:.3f} of the bare loop (the models on the still "
+          f"frames too)")
     cb, cf, cores = statistics.median(cpu_bare), statistics.median(cpu_full), os.cpu_count() or 1
     print(f"CPU time            : bare {cb:.2f} s ({cb / mb:.2f} cores busy), analyze {cf:.2f} s ({cf / mf:.2f} cores "
           f"busy); all {cores} cores fully busy would give analyze {cf / cores:.2f} s = {cf / cores / mb:.3f} of "

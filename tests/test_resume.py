@@ -170,6 +170,7 @@ def test_a_run_killed_with_sigkill_resumes_to_the_events_of_an_uninterrupted_run
     (lambda doc, run: doc["rules"].update(sha256="another"), "other rules"),
     (lambda doc, run: (doc["options"].update(subject="left"), (run / "landmarks" / "meta.json").write_text(json.dumps(
         dict(json.loads((run / "landmarks" / "meta.json").read_text()), face_hands_of=[2])))), "--subject left"),
+    (lambda doc, run: doc["options"].update(every_frame=True), "ran with --every-frame, now without it"),
 ])
 def test_a_run_of_another_input_rules_or_people_choice_starts_over_saying_why(video, straight, tmp_path,
                                                                                       rules, edit, note):

@@ -124,6 +124,9 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--threads", type=_threads, default=None, metavar="N",
                    help="landmark-model instances run side by side on this recording (default 1: tracking "
                         "throughout; 2 or more: faster, on 64-frame segments each started afresh; see README, Speed)")
+    a.add_argument("--every-frame", action="store_true",
+                   help="run the models on every analysed frame, also those in which nothing moved (by default "
+                        "those get their landmarks interpolated from the frames either side; README, Speed)")
     a.add_argument("--resume", action="store_true",
                    help="--out holds a run of the same INPUT and rules that was killed mid-way: go on from its "
                         "landmark cache (the models run only on the frames after it); otherwise as without it")
@@ -207,7 +210,7 @@ def cmd_analyze(args) -> int:
                   appearance=None if args.no_appearance else args.fringe_rule,
                   on_event=_print_event if live else None, overwrite=args.overwrite,
                   backend=args.backend, models=args.models, subject=args.subject, customer=args.customer,
-                  judge=args.judge, resume=args.resume, threads=args.threads)
+                  judge=args.judge, resume=args.resume, threads=args.threads, every_frame=args.every_frame)
     resumed = res.info["timings"].get("resumed_frames")
     if resumed:
         print(f"--resume: {resumed} frames from the landmark cache of the interrupted run in {res.out_dir}",

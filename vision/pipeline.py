@@ -35,6 +35,7 @@ from vision.io.run_folder import prepare_out_dir
 from vision.io.run_meta import write_run_json
 from vision.detect.base import choose_detector
 from vision.detect.pool import DetectorPool, open_pool
+from vision.detect.still import STILL_MAX_CHANGE, StillCount
 from vision.detect.landmarks import FrameLandmarks, LandmarkTrack, PersonLandmarks
 from vision.judge.rules import RuleSet
 
@@ -126,7 +127,7 @@ def analyze(input_path: str, out_dir: str, rules: RuleSet, sample_fps: Optional[
             backend: str = "holistic", models: Optional[str] = None, subject: str = "auto",
             customer: str = "auto", judge: str = "trainee",
             people_factory: Optional[Callable] = None, resume: bool = False,
-            threads: Optional[int] = None) -> RunResult:
+            threads: Optional[int] = None, every_frame: bool = False) -> RunResult:
     """Run the models over ``input_path`` and the rules over their landmarks.
 
     ``appearance``: the experimental clause 1.2 checks, judged once on the
@@ -148,7 +149,9 @@ def analyze(input_path: str, out_dir: str, rules: RuleSet, sample_fps: Optional[
     judges every other person from their pose. A live camera always takes
     the single-person path. ``threads``: landmark-model instances side by side
     (:mod:`vision.detect.pool`; None: one, tracking throughout; more: on segments each started afresh).
-    ``resume``: go on with an interrupted run in ``out_dir`` (:mod:`vision.resume`).
+    ``resume``: go on with an interrupted run in ``out_dir`` (:mod:`vision.resume`). A video's frames in which
+    nothing moved get their landmarks interpolated from the frames either side (:mod:`vision.detect.still`)
+    unless ``every_frame``.
     """
     people_run.check_choices(subject, customer, judge)
     real_models = detector_factory is None  # the object pass runs beside the real landmark models only
@@ -158,10 +161,11 @@ def analyze(input_path: str, out_dir: str, rules: RuleSet, sample_fps: Optional[
     src = FrameSource(input_path, sample_fps=sample_fps, start_s=start_s, end_s=end_s)  # checks the input first
     out, info, source = Path(out_dir), src.info, _source_name(input_path, src.info)
     prior = Prior.read(out, record.input_meta(source, info, start_s, end_s, sample_fps), rules, backend, resume,
-                       {"subject": subject, "customer": customer})
+                       {"subject": subject, "customer": customer, "every_frame": every_frame})
     cleared = prepare_out_dir(out, overwrite or bool(prior.frames))  # a resumed run's cache is read by now
     detector_factory, people_factory = prior.wrap(detector_factory, people_factory)
-    opts = {**_options_meta(options), "subject": subject, "customer": customer, "judge": judge}
+    opts = {**_options_meta(options), "subject": subject, "customer": customer, "judge": judge,
+            "every_frame": every_frame}
     doc = record.new_run_json(record.input_meta(source, info, start_s, end_s, sample_fps), rules, opts, SUBJECT)
     run = _Progress(doc, out, prior.timings)
     status, reason, events = "complete", None, run.events
@@ -199,7 +203,8 @@ def analyze(input_path: str, out_dir: str, rules: RuleSet, sample_fps: Optional[
                                                   tracked, sid, pool, prior.lookup if prior.several else None)
             else:
                 sid = SUBJECT
-                steps = _single_person(src, pool)
+                gate = None if every_frame or info.kind != "video" else STILL_MAX_CHANGE
+                steps = _single_person(src, pool, gate, run)
             cache = _CacheWithCheckpoints(out, info, source, sample_fps, lambda: run.write(analyzer, rules),
                                           SUBJECT if sid is None else sid, [] if sid is None else [sid])
             for frame, fl, person in steps:
@@ -248,10 +253,17 @@ def analyze(input_path: str, out_dir: str, rules: RuleSet, sample_fps: Optional[
     return RunResult(out, events, status, payload, list(info.warnings), cleared)
 
 
-def _single_person(src: FrameSource, pool: DetectorPool) \
+def _single_person(src: FrameSource, pool: DetectorPool, still_change: Optional[float], run: _Progress) \
         -> Iterator[Tuple[Frame, FrameLandmarks, Optional[PersonLandmarks]]]:
-    """The single-person path: the detector on the whole frame, its person 0 the subject."""
-    for frame, people in pool.run(src):
+    """The single-person path: the detector on the whole frame, its person 0 the subject; frames in which
+    nothing moved by more than ``still_change`` interpolated (None: none; counted in run.json
+    ``timings.frames_interpolated``)."""
+    count = StillCount()
+    if still_change is not None:
+        run.more["frames_interpolated"] = 0
+    for frame, people in pool.run(src, still_change, count):
+        if still_change is not None:
+            run.more["frames_interpolated"] = count.still
         yield frame, FrameLandmarks(frame.index, frame.timestamp_s, people), \
             next((p for p in people if p.person_id == SUBJECT), None)
 

@@ -86,8 +86,8 @@ class Prior:
     def read(cls, out: Path, input_block: Dict, rules: RuleSet, backend: str, asked: bool = True,
              choices: Optional[Dict] = None) -> "Prior":
         """The cached frames of the interrupted run in ``out`` if it is of the same input (``input_block``:
-        run.json's ``input`` of the new run), rules and backend, and (a multi-person run) the same ``choices``
-        (run.json ``options`` keys ``subject``, ``customer``); else none, with why. Not ``asked``: nothing (a run
+        run.json's ``input`` of the new run), rules and backend, the same ``every_frame`` choice and (a multi-person
+        run) the same ``subject`` and ``customer`` (``choices``: run.json ``options`` keys); else none, with why. Not ``asked``: nothing (a run
         that does not resume)."""
         if not asked:
             return cls()
@@ -173,6 +173,10 @@ def _why_not(out: Path, doc: Dict, new_input: Dict, rules: RuleSet, backend: str
         for k in ("subject", "customer"):
             if k in choices and old.get(k) != choices[k]:
                 return f"the run there chose --{k} {old.get(k)}, now {choices[k]}: started over"
+    if "every_frame" in choices and bool((doc.get("options") or {}).get("every_frame")) != choices["every_frame"]:
+        was = "with" if not choices["every_frame"] else "without"
+        return f"the run there ran {was} --every-frame, now {'with' if choices['every_frame'] else 'without'} it: " \
+               "started over"
     return None
 
 

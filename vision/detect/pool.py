@@ -34,6 +34,7 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Deque, Dict, Iterable, Iterator, List, Optional, Tuple, TypeVar
 
+from vision.detect import still
 from vision.detect.landmarks import PersonLandmarks
 
 #: a :class:`vision.detect.base.LandmarkDetector` (not imported: base chooses backends, this only runs them)
@@ -170,13 +171,23 @@ class DetectorPool:
                     except BaseException:
                         pass
 
-    def run(self, frames: Iterable) -> Iterator[Tuple[object, List[PersonLandmarks]]]:
+    def run(self, frames: Iterable, still_change: Optional[float] = None,
+            count: Optional[still.StillCount] = None) -> Iterator[Tuple[object, List[PersonLandmarks]]]:
         """``(frame, people)`` for each :class:`~vision.io.frames.Frame`, in order: the whole-frame detector,
         fed without waiting when it can be (Holistic: its graph works on several frames at once, with the
-        same landmarks; :mod:`vision.detect.pipelined`)."""
+        same landmarks; :mod:`vision.detect.pipelined`). ``still_change``: frames in which nothing moved by
+        more than this skip the models and get their neighbours' landmarks interpolated
+        (:mod:`vision.detect.still`; counted in ``count``); None: every frame goes to the models."""
         if self.asynchronous:
-            return self.map(lambda det, frame: det.detect_async(frame.image_bgr, frame.timestamp_s), frames)
-        return self.map(lambda det, frame: det.detect(frame.image_bgr, frame.timestamp_s), frames)
+            def detect(det, frame):
+                return det.detect_async(frame.image_bgr, frame.timestamp_s)
+        else:
+            def detect(det, frame):
+                return det.detect(frame.image_bgr, frame.timestamp_s)
+        if still_change is None:
+            return self.map(detect, frames)
+        marked = still.mark_still(frames, still_change)
+        return still.fill_still(self.map(lambda det, item: None if item[1] else detect(det, item[0]), marked), count)
 
 
 def _pending(out: object) -> bool:

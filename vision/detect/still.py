@@ -1,0 +1,153 @@
+"""Stage 2 shortcut: a frame in which nothing moved gets its landmarks from its neighbours, not the models.
+
+A frame is *still* when the picture barely changed from the frame before it
+and to the frame after it: no cell of a grid over the picture
+(:data:`GRID` cells along the longer side) changed its grey level by more
+than ``max_change`` on average (:func:`change`). A still frame's landmarks
+are the linear interpolation, in time, of the landmarked frames on either
+side; a landmark seen on only one side, or a person found on only one side,
+is not seen (NaN, never a guess). Never the first or the last frame, and the
+landmarked frames either side of a run of still frames are at most
+:data:`MAX_SPAN_S` apart.
+
+The gate looks at pixels only, so it is decided before the models run, in
+time order, and the same frames are still on every run of the same input
+(a resumed run interpolates the same frames from the same neighbours).
+Whether the interpolated landmarks are as good as the models' own:
+``scripts/measure_still.py`` (the threshold's source; README, *Speed*)::
+
+    frames = mark_still(source, max_change=STILL_MAX_CHANGE)        # (frame, still)
+    results = pool.map(lambda det, item: None if item[1] else det.detect(...), frames)
+    for frame, people in fill_still(results): ...
+"""
+from __future__ import annotations
+
+from collections import deque
+from typing import Deque, Dict, Iterable, Iterator, List, Optional, Tuple
+
+import cv2
+import numpy as np
+
+from vision.detect.landmarks import PERSON_ARRAYS, PersonLandmarks
+
+#: cells of the change grid along the picture's longer side (16 x 9 on a 16:9 frame): a seated trainee a third of
+#: the frame wide spans about five cells, so a hand or a head moving changes a cell of its own
+GRID = 16
+#: pixels along the longer side of the grey image the change is measured on (10 x 10 pixels a cell)
+SMALL = 160
+#: grey levels (0-255): the largest mean change of any cell that still counts as nothing moved. Measured on the
+#: tune split at every frame (``scripts/measure_still.py``): the largest threshold at which the interpolated
+#: landmarks of the frames it lets through differ from the models' own by no more than the models' frame-to-frame
+#: noise explains, for the body, the face and the hands alike
+STILL_MAX_CHANGE = 6.0
+#: seconds: the frames the models see either side of a run of still frames are at most this far apart: two
+#: still frames in a row at 25-30 frames a second, one at 15-24, none at the default 10 (whose runs are exactly
+#: what they were). Source: shorter than the time constant of the landmark filter that follows (rules.yaml
+#: ``smoothing:``, One Euro at min_cutoff 1 Hz: 1 / 2 pi = 0.16 s), and measured: with 0.2 s (one still frame at
+#: 10 a second) the tune split lost an eating and a face touch episode of a small person (a 1920 x 1080 clip:
+#: a hand raising a cup changed less than one 120-pixel cell of the grid), and gained a slouch false positive
+MAX_SPAN_S = 0.12
+
+
+def small_grey(image_bgr: np.ndarray) -> np.ndarray:
+    """The picture in grey, :data:`SMALL` pixels along its longer side, float32."""
+    h, w = image_bgr.shape[:2]
+    s = SMALL / max(w, h)
+    size = (max(1, round(w * s)), max(1, round(h * s)))
+    grey = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY) if image_bgr.ndim == 3 else image_bgr
+    return cv2.resize(grey, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+
+
+def change(a: np.ndarray, b: np.ndarray) -> float:
+    """The largest mean absolute grey-level change of any grid cell between two :func:`small_grey` pictures."""
+    if a.shape != b.shape:
+        return float("inf")
+    d = np.abs(a - b)
+    h, w = d.shape
+    cell = max(1, round(max(w, h) / GRID))
+    cells = cv2.resize(d, (max(1, round(w / cell)), max(1, round(h / cell))), interpolation=cv2.INTER_AREA)
+    return float(cells.max())
+
+
+def still_flags(pictures: Iterable[Tuple[float, np.ndarray]], max_change: float,
+                max_span_s: float = MAX_SPAN_S) -> Iterator[bool]:
+    """Is each ``(timestamp_s, small_grey picture)`` still? Each answer comes once the picture after it is read.
+    A frame is still when the change to the frames before and after it is at most ``max_change`` and the frame
+    after it is at most ``max_span_s`` after the last frame that was not still: the frames either side of a run
+    of still frames, whose landmarks the models give, are never further apart than that."""
+    prev = cur = None
+    last_seen = None  # the timestamp of the last frame that was not still
+    for nxt in pictures:
+        if cur is not None:
+            still = (prev is not None and last_seen is not None and nxt[0] - last_seen <= max_span_s + 1e-9
+                     and change(prev[1], cur[1]) <= max_change and change(cur[1], nxt[1]) <= max_change)
+            if not still:
+                last_seen = cur[0]
+            yield still
+        prev, cur = cur, nxt
+    if cur is not None:
+        yield False  # the last frame: nothing after it to interpolate toward
+
+
+def mark_still(frames: Iterable, max_change: float, max_span_s: float = MAX_SPAN_S) -> Iterator[Tuple[object, bool]]:
+    """``(frame, still)`` for each frame (``timestamp_s``, ``image_bgr``), in order, one frame read ahead."""
+    read: Deque = deque()
+
+    def pictures() -> Iterator[Tuple[float, np.ndarray]]:
+        for frame in frames:
+            read.append(frame)
+            yield frame.timestamp_s, small_grey(frame.image_bgr)
+
+    for still in still_flags(pictures(), max_change, max_span_s):
+        yield read.popleft(), still
+
+
+def interpolate(before: List[PersonLandmarks], after: List[PersonLandmarks], w: float) -> List[PersonLandmarks]:
+    """The people found on both sides (by ``person_id``), each array ``(1 - w) * before + w * after`` where both
+    sides saw it, NaN elsewhere."""
+    ahead = {p.person_id: p for p in after}
+    out = []
+    for p in before:
+        q = ahead.get(p.person_id)
+        if q is None:
+            continue
+        arrays: Dict[str, np.ndarray] = {}
+        for name in PERSON_ARRAYS:
+            a, b = getattr(p, name), getattr(q, name)
+            arrays[name] = np.where(np.isnan(a) | np.isnan(b), np.nan, (1.0 - w) * a + w * b).astype(np.float32)
+        out.append(PersonLandmarks(p.person_id, **arrays))
+    return out
+
+
+class StillCount:
+    """How many frames :func:`fill_still` interpolated, of how many (run.json ``timings``)."""
+
+    def __init__(self) -> None:
+        self.frames = 0
+        self.still = 0
+
+
+def fill_still(results: Iterable[Tuple[Tuple[object, bool], Optional[List[PersonLandmarks]]]],
+               count: Optional[StillCount] = None) -> Iterator[Tuple[object, List[PersonLandmarks]]]:
+    """``((frame, still), people)`` in order, ``people`` None for a still frame -> ``(frame, people)``, each still
+    frame's people interpolated between the frames before and after it that the models saw (by ``timestamp_s``)."""
+    count = count if count is not None else StillCount()
+    last: Optional[Tuple[object, List[PersonLandmarks]]] = None
+    held: List = []  # still frames waiting for the frame after them
+    for (frame, still), people in results:
+        count.frames += 1
+        if still:
+            if last is None:
+                raise ValueError("a still frame must come after a landmarked one (mark_still never marks the first)")
+            held.append(frame)
+            continue
+        t0, t1 = (last[0].timestamp_s, frame.timestamp_s) if last is not None else (0.0, 0.0)
+        for h in held:
+            w = (h.timestamp_s - t0) / (t1 - t0) if t1 > t0 else 0.5
+            count.still += 1
+            yield h, interpolate(last[1], people, w)
+        held = []
+        last = (frame, people)
+        yield frame, people
+    if held:
+        raise ValueError("the last frame cannot be still (mark_still never marks it)")
