@@ -29,7 +29,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from vision.detect.still import small_grey, still_flags  # noqa: E402
+from vision.detect.landmarks import PersonLandmarks  # noqa: E402
+from vision.detect.still import MAX_SPAN_S, StillGate, small_grey, still_flags  # noqa: E402
+from vision.track.tracker import MIN_POINTS, body_size, seen_mask  # noqa: E402
 from vision.features.skeleton import body_scale, pose_points  # noqa: E402
 from measure_jitter import STILL_SUFFIXES  # noqa: E402
 from tune_data import tune_args, tune_subjects  # noqa: E402
@@ -38,8 +40,19 @@ THRESHOLDS = (1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 10.0, 12.0, 16.0, 24.0, float("inf")
 FAMILIES = {"pose": ("pose_xyz",), "face": ("face_xyz",), "hands": ("left_hand_xyz", "right_hand_xyz")}
 
 
-def greys_at(path: Path, frame_index: np.ndarray) -> list:
-    """The small grey pictures of the source frames ``frame_index`` (decoded in order)."""
+def body_px(track) -> float:
+    """The subject's body size in pixels as the people probe measures it (median over frames; NaN: never seen)."""
+    scale = np.array(track.image_wh, np.float64)
+    sizes = []
+    for t in range(0, len(track), max(1, len(track) // 20)):  # about as many frames as the probe looks at
+        p = PersonLandmarks(0, pose_xyz=track.pose_xyz[t], pose_visibility=track.pose_visibility[t])
+        if seen_mask(p).sum() >= MIN_POINTS:
+            sizes.append(body_size(p.pose_xyz[:, :2] * scale, seen_mask(p)))
+    return float(np.median(sizes)) if sizes else float("nan")
+
+
+def greys_at(path: Path, frame_index: np.ndarray, gate: StillGate) -> list:
+    """The small grey pictures of the source frames ``frame_index`` (decoded in order), as ``gate`` sees them."""
     wanted, out = set(int(i) for i in frame_index), {}
     cap = cv2.VideoCapture(str(path))
     i = 0
@@ -48,7 +61,7 @@ def greys_at(path: Path, frame_index: np.ndarray) -> list:
         if not ok:
             break
         if i in wanted:
-            out[i] = small_grey(image)
+            out[i] = small_grey(image, gate.cell_px(image.shape[1], image.shape[0]))
         i += 1
     cap.release()
     return [out.get(int(i)) for i in frame_index]
@@ -64,7 +77,7 @@ def main() -> int:
         track = run.track
         if run.path.suffix.lower() in STILL_SUFFIXES or run.path.is_dir() or len(track) < 3:
             continue
-        greys = greys_at(run.path, track.frame_index)
+        greys = greys_at(run.path, track.frame_index, StillGate.for_person(body_px(track)))
         if any(g is None for g in greys):
             print(f"skipped {run.path.name}: frames missing on decoding", file=sys.stderr)
             continue
@@ -82,7 +95,7 @@ def main() -> int:
         for fam, x in fam_x.items():
             d2[fam].append((x[2:] - 2 * x[1:-1] + x[:-2]).ravel())
         for thr in THRESHOLDS:
-            flags = np.array(list(still_flags(zip(t, greys), thr)) if np.isfinite(thr) else
+            flags = np.array(list(still_flags(zip(t, greys), thr, MAX_SPAN_S)) if np.isfinite(thr) else
                              [0 < i < len(greys) - 1 and i % 2 == 1 for i in range(len(greys))])
             idx = np.flatnonzero(flags)
             seen = np.flatnonzero(~flags)  # the frames either side of each still one that the models saw

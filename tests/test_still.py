@@ -9,7 +9,7 @@ import pytest
 
 from vision.detect.landmarks import N_POSE, PersonLandmarks
 from vision.detect.pool import DetectorPool
-from vision.detect.still import (MAX_SPAN_S, StillCount, change, fill_still, interpolate, mark_still, small_grey,
+from vision.detect.still import (CELL_SW, GRID, MAX_SPAN_S, StillCount, StillGate, change, fill_still, interpolate, mark_still, small_grey,
                                  still_flags)
 
 
@@ -29,6 +29,33 @@ def _scene(w: int = 320, h: int = 180, square_at: int = 40, grey: int = 90) -> n
 def test_small_grey_keeps_the_aspect_and_the_longer_side():
     assert small_grey(np.zeros((360, 640, 3), np.uint8)).shape == (90, 160)
     assert small_grey(np.zeros((1024, 576, 3), np.uint8)).shape == (160, 90)
+
+
+def test_the_cells_are_a_hand_of_the_person_at_most_a_sixteenth_of_the_frame():
+    """A small person (CCTV, a wide shot) gets cells of their own hand's size, and a picture fine enough for
+    them; a person filling the frame, or one whose size is unknown, the frame's grid."""
+    assert StillGate.for_person(None).cell_px(1920, 1080) == 1920 / GRID
+    assert StillGate.for_person(float("nan")).cell is None and StillGate.for_person(0.0).cell is None
+    small = StillGate.for_person(60.0)  # shoulders 60 px apart in a 1920 x 1080 frame
+    assert small.cell_px(1920, 1080) == pytest.approx(CELL_SW * 60.0)
+    assert StillGate.for_person(400.0).cell_px(640, 360) == 640 / GRID  # at most the frame's grid
+    img = np.zeros((1080, 1920, 3), np.uint8)
+    assert small_grey(img, small.cell_px(1920, 1080)).shape == (round(1080 * 10 / 25.2), round(1920 * 10 / 25.2))
+    assert small_grey(img, 0.5).shape == (1080, 1920)  # never enlarged
+
+
+def test_a_hand_moving_in_a_wide_shot_is_seen_with_the_persons_cells_not_the_frames():
+    """A 16 x 16 px hand moves by its own size in a 1920 x 1080 frame: within one of the frame's 120-px cells
+    it changes a few grey levels (still, at the default threshold); in cells of the person's hand it changes
+    them by far more."""
+    a = np.full((1080, 1920, 3), 100, np.uint8)
+    b = a.copy()
+    a[500:516, 900:916] = 220
+    b[500:516, 916:932] = 220
+    frame_grid, person = StillGate(), StillGate.for_person(60.0)
+    coarse = change(small_grey(a, frame_grid.cell_px(1920, 1080)), small_grey(b, frame_grid.cell_px(1920, 1080)))
+    fine = change(small_grey(a, person.cell_px(1920, 1080)), small_grey(b, person.cell_px(1920, 1080)))
+    assert coarse <= frame_grid.max_change < 20 < fine
 
 
 def test_change_is_the_largest_cell_not_the_whole_picture():
@@ -64,9 +91,9 @@ def test_still_runs_are_bounded_by_the_span_never_first_or_last():
 
 
 def test_a_frame_is_still_only_if_nothing_moved_before_and_after_it():
-    z = np.zeros((9, 16), np.float32)
+    z = np.zeros((90, 160), np.float32)  # a small_grey picture: 16 x 9 cells of 10 x 10
     moved = z.copy()
-    moved[4, 4] = 10.0  # one cell changed by 10 grey levels
+    moved[40:50, 40:50] = 10.0  # one cell changed by 10 grey levels
     # frame 1: the change after it is too big; frame 2: the change before it; frame 4: still on both sides
     assert list(still_flags(_at([z, z, moved, moved, moved, moved]), 5.0, 0.2)) == [False, False, False, True, False,
                                                                                False]
@@ -76,7 +103,7 @@ def test_a_frame_is_still_only_if_nothing_moved_before_and_after_it():
 def test_mark_still_keeps_the_frames_in_order_with_their_flags():
     img = _scene()
     frames = [_frame(i, img, fps=10.0) for i in range(5)]
-    out = list(mark_still(iter(frames), 1.0, 0.2))
+    out = list(mark_still(iter(frames), StillGate(1.0, 0.2)))
     assert [f.index for f, _ in out] == [0, 1, 2, 3, 4]
     assert [s for _, s in out] == [False, True, False, True, False]
 
@@ -147,7 +174,7 @@ def test_a_pool_run_with_the_gate_sends_only_the_moving_frames_to_the_models(wor
 
     count = StillCount()
     with DetectorPool(open_one, workers, chunk=4 if workers > 1 else None) as pool:
-        out = list(pool.run(frames, still_change=2.0, count=count))  # MAX_SPAN_S 0.12: three frames at 25
+        out = list(pool.run(frames, gate=StillGate(max_change=2.0), count=count))  # MAX_SPAN_S 0.12: three frames at 25
     seen = sorted(i for d in dets for i in d.seen)
     assert seen == [0, 3, 6, 7, 10, 11]
     assert [f.index for f, _ in out] == list(range(12))

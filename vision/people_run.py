@@ -38,7 +38,7 @@ from vision.io.frames import Frame, FrameSource, seek_frames
 from vision.judge.analyzer import PersonOptions, analyze_track
 from vision.judge.rules import RuleSet
 from vision.track.subject import HOW_SUBJECT, choose_customer, choose_subject, follow, roles, summarise
-from vision.track.tracker import drop_duplicates, seen_mask, MIN_POINTS
+from vision.track.tracker import body_size, drop_duplicates, seen_mask, MIN_POINTS
 
 #: The probe looks at one frame every PROBE_STEP_S seconds, at most PROBE_FRAMES frames spread over the input.
 PROBE_STEP_S, PROBE_FRAMES = 2.0, 20
@@ -68,18 +68,23 @@ def check_choices(subject: str, customer: str, judge: str) -> None:
         raise ChoiceError(f"--judge {judge!r}: expected {' or '.join(JUDGE)}")
 
 
-def probe(frames: Iterable[Frame], detector, wh: Tuple[int, int]) -> Tuple[int, int]:
-    """(most bodies seen in one frame, frames looked at) on a sparse sample of the input (about one frame every
+def probe(frames: Iterable[Frame], detector, wh: Tuple[int, int]) -> Tuple[int, int, Optional[float]]:
+    """(most bodies seen in one frame, frames looked at, the size of the smallest body in pixels: the median over
+    the frames that saw one, None if none did) on a sparse sample of the input (about one frame every
     :data:`PROBE_STEP_S`; at most :data:`PROBE_FRAMES` are looked at; it stops at the first frame with two).
-    Duplicates and bodies of fewer than ``MIN_POINTS`` seen points do not count."""
-    most, n = 0, 0
+    Duplicates and bodies of fewer than ``MIN_POINTS`` seen points do not count. A body's size:
+    :func:`~vision.track.tracker.body_size` (its shoulder width, or what stands for it in a side view)."""
+    most, n, sizes = 0, 0, []
+    scale = np.array(wh, np.float64)
     for frame in frames:
         people = [p for p in drop_duplicates(detector.detect(frame.image_bgr, frame.timestamp_s), wh)
                   if seen_mask(p).sum() >= MIN_POINTS]
+        if people:
+            sizes.append(min(body_size(p.pose_xyz[:, :2] * scale, seen_mask(p)) for p in people))
         most, n = max(most, len(people)), n + 1
         if most > 1 or n >= PROBE_FRAMES:
             break
-    return most, n
+    return most, n, (float(np.median(sizes)) if sizes else None)
 
 
 def several(input_path: str, src: FrameSource, sample_fps: Optional[float], start_s: float,
@@ -99,8 +104,9 @@ def several(input_path: str, src: FrameSource, sample_fps: Optional[float], star
         step = max(1, -(-max(src.info.frame_count, 1) // PROBE_FRAMES))
         frames = itertools.islice(decode_again(input_path, sample_fps, start_s, end_s), 0, None, step)
     with people_factory(still_images=True) as det:
-        most, looked = probe(frames, det, (src.info.width, src.info.height))
-    log.update(frames=looked, most_people=most, seconds=round(time.perf_counter() - t0, 3))
+        most, looked, size = probe(frames, det, (src.info.width, src.info.height))
+    log.update(frames=looked, most_people=most, seconds=round(time.perf_counter() - t0, 3),
+               **({"body_px": round(size, 1)} if size is not None else {}))
     return most > 1
 
 

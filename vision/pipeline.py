@@ -35,7 +35,7 @@ from vision.io.run_folder import prepare_out_dir
 from vision.io.run_meta import write_run_json
 from vision.detect.base import choose_detector
 from vision.detect.pool import DetectorPool, open_pool
-from vision.detect.still import STILL_MAX_CHANGE, StillCount
+from vision.detect.still import StillCount, StillGate
 from vision.detect.landmarks import FrameLandmarks, LandmarkTrack, PersonLandmarks
 from vision.judge.rules import RuleSet
 
@@ -203,7 +203,8 @@ def analyze(input_path: str, out_dir: str, rules: RuleSet, sample_fps: Optional[
                                                   tracked, sid, pool, prior.lookup if prior.several else None)
             else:
                 sid = SUBJECT
-                gate = None if every_frame or info.kind != "video" else STILL_MAX_CHANGE
+                probe = run.probe or run.more.get("probe") or {}  # a resumed run's: what the probe saw then
+                gate = None if every_frame or info.kind != "video" else StillGate.for_person(probe.get("body_px"))
                 steps = _single_person(src, pool, gate, run)
             cache = _CacheWithCheckpoints(out, info, source, sample_fps, lambda: run.write(analyzer, rules),
                                           SUBJECT if sid is None else sid, [] if sid is None else [sid])
@@ -253,16 +254,15 @@ def analyze(input_path: str, out_dir: str, rules: RuleSet, sample_fps: Optional[
     return RunResult(out, events, status, payload, list(info.warnings), cleared)
 
 
-def _single_person(src: FrameSource, pool: DetectorPool, still_change: Optional[float], run: _Progress) \
+def _single_person(src: FrameSource, pool: DetectorPool, gate: Optional[StillGate], run: _Progress) \
         -> Iterator[Tuple[Frame, FrameLandmarks, Optional[PersonLandmarks]]]:
-    """The single-person path: the detector on the whole frame, its person 0 the subject; frames in which
-    nothing moved by more than ``still_change`` interpolated (None: none; counted in run.json
-    ``timings.frames_interpolated``)."""
+    """The single-person path: the detector on the whole frame, its person 0 the subject; the frames the
+    ``gate`` calls still interpolated (None: none; counted in run.json ``timings.frames_interpolated``)."""
     count = StillCount()
-    if still_change is not None:
+    if gate is not None:
         run.more["frames_interpolated"] = 0
-    for frame, people in pool.run(src, still_change, count):
-        if still_change is not None:
+    for frame, people in pool.run(src, gate, count):
+        if gate is not None:
             run.more["frames_interpolated"] = count.still
         yield frame, FrameLandmarks(frame.index, frame.timestamp_s, people), \
             next((p for p in people if p.person_id == SUBJECT), None)

@@ -171,22 +171,22 @@ class DetectorPool:
                     except BaseException:
                         pass
 
-    def run(self, frames: Iterable, still_change: Optional[float] = None,
+    def run(self, frames: Iterable, gate: Optional[still.StillGate] = None,
             count: Optional[still.StillCount] = None) -> Iterator[Tuple[object, List[PersonLandmarks]]]:
         """``(frame, people)`` for each :class:`~vision.io.frames.Frame`, in order: the whole-frame detector,
         fed without waiting when it can be (Holistic: its graph works on several frames at once, with the
-        same landmarks; :mod:`vision.detect.pipelined`). ``still_change``: frames in which nothing moved by
-        more than this skip the models and get their neighbours' landmarks interpolated
-        (:mod:`vision.detect.still`; counted in ``count``); None: every frame goes to the models."""
+        same landmarks; :mod:`vision.detect.pipelined`). ``gate``: frames in which nothing moved skip the
+        models and get their neighbours' landmarks interpolated (:mod:`vision.detect.still`; counted in
+        ``count``); None: every frame goes to the models."""
         if self.asynchronous:
             def detect(det, frame):
                 return det.detect_async(frame.image_bgr, frame.timestamp_s)
         else:
             def detect(det, frame):
                 return det.detect(frame.image_bgr, frame.timestamp_s)
-        if still_change is None:
+        if gate is None:
             return self.map(detect, frames)
-        marked = still.mark_still(frames, still_change)
+        marked = still.mark_still(frames, gate)
         return still.fill_still(self.map(lambda det, item: None if item[1] else detect(det, item[0]), marked), count)
 
 

@@ -1,9 +1,10 @@
 """Stage 2 shortcut: a frame in which nothing moved gets its landmarks from its neighbours, not the models.
 
 A frame is *still* when the picture barely changed from the frame before it
-and to the frame after it: no cell of a grid over the picture
-(:data:`GRID` cells along the longer side) changed its grey level by more
-than ``max_change`` on average (:func:`change`). A still frame's landmarks
+and to the frame after it: no cell of a grid over the picture changed its
+grey level by more than ``max_change`` on average (:func:`change`). A cell
+is about a hand's length of the person (:data:`CELL_SW` of the shoulder
+width the people probe measured, ``body_px``), at most a sixteenth of the frame. A still frame's landmarks
 are the linear interpolation, in time, of the landmarked frames on either
 side; a landmark seen on only one side, or a person found on only one side,
 is not seen (NaN, never a guess). Never the first or the last frame, and the
@@ -16,13 +17,14 @@ time order, and the same frames are still on every run of the same input
 Whether the interpolated landmarks are as good as the models' own:
 ``scripts/measure_still.py`` (the threshold's source; README, *Speed*)::
 
-    frames = mark_still(source, max_change=STILL_MAX_CHANGE)        # (frame, still)
+    frames = mark_still(source, StillGate.for_person(body_px))  # (frame, still)
     results = pool.map(lambda det, item: None if item[1] else det.detect(...), frames)
     for frame, people in fill_still(results): ...
 """
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import dataclass
 from typing import Deque, Dict, Iterable, Iterator, List, Optional, Tuple
 
 import cv2
@@ -30,41 +32,72 @@ import numpy as np
 
 from vision.detect.landmarks import PERSON_ARRAYS, PersonLandmarks
 
-#: cells of the change grid along the picture's longer side (16 x 9 on a 16:9 frame): a seated trainee a third of
-#: the frame wide spans about five cells, so a hand or a head moving changes a cell of its own
+#: cells of the change grid along the picture's longer side when the person's size is not known (16 x 9 on a
+#: 16:9 frame: a seated trainee a third of the frame wide spans about five cells)
 GRID = 16
-#: pixels along the longer side of the grey image the change is measured on (10 x 10 pixels a cell)
-SMALL = 160
+#: a cell's side in shoulder widths when the person's size is known: about a hand's length (Drillis & Contini:
+#: hand 0.108 H, shoulder breadth 0.259 H), so a hand moving by its own length changes a whole cell however small
+#: the person is in the picture
+CELL_SW = 0.42
+#: pixels a cell's side in the grey image the change is measured on
+CELL_PX = 10
 #: grey levels (0-255): the largest mean change of any cell that still counts as nothing moved. Measured on the
-#: tune split at every frame (``scripts/measure_still.py``): the largest threshold at which the interpolated
-#: landmarks of the frames it lets through differ from the models' own by no more than the models' frame-to-frame
-#: noise explains, for the body, the face and the hands alike
+#: tune split at every frame (``scripts/measure_still.py``): the threshold at which the interpolated landmarks of
+#: the frames it lets through are closest to the models' own (the 95th percentile of the body points' error
+#: is lowest; higher thresholds let moving frames through, lower ones keep only the frames where the model
+#: itself jumps on an unchanged picture)
 STILL_MAX_CHANGE = 6.0
 #: seconds: the frames the models see either side of a run of still frames are at most this far apart: two
 #: still frames in a row at 25-30 frames a second, one at 15-24, none at the default 10 (whose runs are exactly
 #: what they were). Source: shorter than the time constant of the landmark filter that follows (rules.yaml
 #: ``smoothing:``, One Euro at min_cutoff 1 Hz: 1 / 2 pi = 0.16 s), and measured: with 0.2 s (one still frame at
 #: 10 a second) the tune split lost an eating and a face touch episode of a small person (a 1920 x 1080 clip:
-#: a hand raising a cup changed less than one 120-pixel cell of the grid), and gained a slouch false positive
+#: a hand raising a cup changed less than one 120-pixel cell of the frame's grid), and gained a slouch false
+#: positive
 MAX_SPAN_S = 0.12
 
 
-def small_grey(image_bgr: np.ndarray) -> np.ndarray:
-    """The picture in grey, :data:`SMALL` pixels along its longer side, float32."""
+@dataclass(frozen=True)
+class StillGate:
+    """When a frame counts as still: ``max_change`` grey levels in any cell of ``cell`` source pixels (None: the
+    frame's own grid, :data:`GRID` cells along its longer side), and landmarked frames at most ``max_span_s``
+    apart."""
+
+    max_change: float = STILL_MAX_CHANGE
+    max_span_s: float = MAX_SPAN_S
+    cell: Optional[float] = None
+
+    @classmethod
+    def for_person(cls, body_px: Optional[float]) -> "StillGate":
+        """Cells of :data:`CELL_SW` of a person whose shoulders are ``body_px`` apart (the people probe's
+        ``body_px``; None, 0: unknown)."""
+        ok = body_px is not None and np.isfinite(body_px) and body_px > 0
+        return cls(cell=CELL_SW * float(body_px) if ok else None)
+
+    def cell_px(self, width: int, height: int) -> float:
+        """A cell's side in source pixels: the person's (at most the frame's grid cell), or the frame's grid."""
+        grid = max(width, height) / GRID
+        return min(grid, max(1.0, self.cell)) if self.cell is not None else grid
+
+
+def small_grey(image_bgr: np.ndarray, cell: Optional[float] = None) -> np.ndarray:
+    """The picture in grey, float32, scaled so that a cell of ``cell`` source pixels is :data:`CELL_PX` pixels
+    (None: :data:`GRID` cells along the longer side). Never enlarged."""
     h, w = image_bgr.shape[:2]
-    s = SMALL / max(w, h)
+    cell = cell if cell is not None else max(w, h) / GRID
+    s = min(1.0, CELL_PX / cell)
     size = (max(1, round(w * s)), max(1, round(h * s)))
     grey = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY) if image_bgr.ndim == 3 else image_bgr
     return cv2.resize(grey, size, interpolation=cv2.INTER_AREA).astype(np.float32)
 
 
-def change(a: np.ndarray, b: np.ndarray) -> float:
-    """The largest mean absolute grey-level change of any grid cell between two :func:`small_grey` pictures."""
+def change(a: np.ndarray, b: np.ndarray, cell: int = CELL_PX) -> float:
+    """The largest mean absolute grey-level change of any cell of ``cell`` pixels between two :func:`small_grey`
+    pictures (another size: infinite)."""
     if a.shape != b.shape:
         return float("inf")
     d = np.abs(a - b)
     h, w = d.shape
-    cell = max(1, round(max(w, h) / GRID))
     cells = cv2.resize(d, (max(1, round(w / cell)), max(1, round(h / cell))), interpolation=cv2.INTER_AREA)
     return float(cells.max())
 
@@ -89,16 +122,17 @@ def still_flags(pictures: Iterable[Tuple[float, np.ndarray]], max_change: float,
         yield False  # the last frame: nothing after it to interpolate toward
 
 
-def mark_still(frames: Iterable, max_change: float, max_span_s: float = MAX_SPAN_S) -> Iterator[Tuple[object, bool]]:
+def mark_still(frames: Iterable, gate: StillGate) -> Iterator[Tuple[object, bool]]:
     """``(frame, still)`` for each frame (``timestamp_s``, ``image_bgr``), in order, one frame read ahead."""
     read: Deque = deque()
 
     def pictures() -> Iterator[Tuple[float, np.ndarray]]:
         for frame in frames:
             read.append(frame)
-            yield frame.timestamp_s, small_grey(frame.image_bgr)
+            h, w = frame.image_bgr.shape[:2]
+            yield frame.timestamp_s, small_grey(frame.image_bgr, gate.cell_px(w, h))
 
-    for still in still_flags(pictures(), max_change, max_span_s):
+    for still in still_flags(pictures(), gate.max_change, gate.max_span_s):
         yield read.popleft(), still
 
 
