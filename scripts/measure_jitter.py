@@ -26,9 +26,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from vision.features.skeleton import body_scale, pose_points  # noqa: E402
 from vision.features.smoothing import FAMILIES, OneEuroFilter, OneEuroParams  # noqa: E402
-from tune_data import tune_args, tune_subjects  # noqa: E402
+from tune_data import clip_scale, tune_args, tune_subjects  # noqa: E402
 
 STILL_SUFFIXES = {".jpg", ".jpeg", ".png"}
 CANDIDATES = [(mc, b) for mc in (0.5, 1.0, 1.5, 2.0, 3.0) for b in (0.0, 0.5, 1.0, 2.0, 4.0)]
@@ -63,9 +62,8 @@ def main() -> int:
         track = run.track
         if run.path.suffix.lower() in STILL_SUFFIXES or len(track) < 3:  # stills have no jitter to measure
             continue
-        with np.errstate(all="ignore"):
-            scale = float(np.nanmedian(body_scale(track, pose_points(track))))
-        if not np.isfinite(scale) or scale <= 0:
+        scale = clip_scale(track)
+        if scale is None:
             continue
         clips += 1
         scales.append(scale)

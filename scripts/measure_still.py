@@ -32,9 +32,8 @@ sys.path.insert(0, str(REPO))
 from vision.detect.landmarks import PersonLandmarks  # noqa: E402
 from vision.detect.still import MAX_SPAN_S, StillGate, small_grey, still_flags  # noqa: E402
 from vision.track.tracker import MIN_POINTS, body_size, seen_mask  # noqa: E402
-from vision.features.skeleton import body_scale, pose_points  # noqa: E402
 from measure_jitter import STILL_SUFFIXES  # noqa: E402
-from tune_data import tune_args, tune_subjects  # noqa: E402
+from tune_data import clip_scale, tune_args, tune_subjects  # noqa: E402
 
 THRESHOLDS = (1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 10.0, 12.0, 16.0, 24.0, float("inf"))
 FAMILIES = {"pose": ("pose_xyz",), "face": ("face_xyz",), "hands": ("left_hand_xyz", "right_hand_xyz")}
@@ -81,9 +80,8 @@ def main() -> int:
         if any(g is None for g in greys):
             print(f"skipped {run.path.name}: frames missing on decoding", file=sys.stderr)
             continue
-        with np.errstate(all="ignore"):
-            scale = float(np.nanmedian(body_scale(track, pose_points(track))))
-        if not np.isfinite(scale) or scale <= 0:
+        scale = clip_scale(track)
+        if scale is None:
             continue
         clips += 1
         t = track.timestamp_s

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterator, Optional
 
+import numpy as np
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
@@ -21,6 +22,7 @@ sys.path.insert(0, str(REPO))
 from vision.detect.landmarks import LandmarkTrack  # noqa: E402
 from vision.evaluate import find_runs  # noqa: E402
 from vision.io.cache import CacheError, load_meta, load_tracks  # noqa: E402
+from vision.features.skeleton import body_scale, pose_points  # noqa: E402
 from vision.judge.analyzer import analyze_track  # noqa: E402
 
 LABELS = REPO.parent / "shared" / "media" / "labels.yaml"
@@ -73,6 +75,13 @@ def tune_subjects(labels: Path, runs_dir: str) -> Iterator[TuneRun]:
         track = tracks.get(meta["subject"]["id"])
         if track is not None and len(track):
             yield TuneRun(clip, path, runs[path], meta, tracks, track)
+
+
+def clip_scale(track: LandmarkTrack) -> Optional[float]:
+    """The person's median ``body_scale`` over the clip (shoulder widths, in image heights); None: unseen."""
+    with np.errstate(all="ignore"):
+        scale = float(np.nanmedian(body_scale(track, pose_points(track))))
+    return scale if np.isfinite(scale) and scale > 0 else None
 
 
 def judge_as_run(run: TuneRun, rules):
