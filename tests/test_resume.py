@@ -165,6 +165,33 @@ def test_a_run_killed_with_sigkill_resumes_to_the_events_of_an_uninterrupted_run
     assert read_run_json(run)["timings"]["resumed_frames"] == KEPT
 
 
+def test_a_run_with_still_frames_resumes_to_the_uninterrupted_run(tmp_path, rules):
+    """A video in which nothing moves at 25 frames a second: two of every three frames are interpolated
+    (vision.detect.still); killed after the first chunk and resumed, the models see only the landmarked frames
+    after the cache, and events and landmarks equal the uninterrupted run's (the gate decides from the pictures
+    alone, so the same frames are still on both runs)."""
+    import cv2
+
+    video = tmp_path / "still.mp4"
+    vw = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (syn.W, syn.H))
+    image = np.random.default_rng(3).integers(0, 255, (syn.H, syn.W, 3), dtype=np.uint8)
+    for _ in range(N):
+        vw.write(image)
+    vw.release()
+    straight = _analyze(video, tmp_path / "straight", rules, ScriptedAsync)
+    interpolated = straight.info["timings"]["frames_interpolated"]
+    assert len(Scripted.calls) == N - interpolated and interpolated > N // 2
+    run = tmp_path / "run"
+    _analyze(video, run, rules, ScriptedAsync)
+    syn.as_if_killed(run)
+    last_cached = float(load_tracks(run)[0].timestamp_s[-1])
+    res = _analyze(video, run, rules, ScriptedAsync, resume=True)
+    assert Scripted.calls and min(Scripted.calls) > last_cached
+    assert len(Scripted.calls) < (N - KEPT) / 2  # only the frames the gate sends to the models
+    assert res.info["timings"]["frames_interpolated"] == interpolated
+    _same_run(run, tmp_path / "straight")
+
+
 @pytest.mark.parametrize("edit, note", [
     (lambda doc, run: doc["input"].update(frame_count=N + 1), "input.frame_count"),
     (lambda doc, run: doc["rules"].update(sha256="another"), "other rules"),
