@@ -3,22 +3,24 @@
 
     python scripts/measure_still.py --runs RUNS [--labels ../shared/media/labels.yaml]
 
-RUNS holds runs of the labelled files made with the gate off (``analyze --every-frame``, any ``--fps``): every
-frame's landmarks are the models' own. For each threshold on the picture's change
-(``vision.detect.still``: the largest mean grey-level change of a grid cell, to the frame before and to the
-frame after), the frames the gate would call still (as ``analyze`` does: ``MAX_SPAN_S`` between the landmarked frames) and, on those
-frames, how far the interpolated landmarks are from the models' own, per family (pose, face, hands):
+RUNS holds runs of the labelled files made with the gate off and at every frame (``analyze --every-frame
+--fps 0``): every frame's landmarks are the models' own (at the default 10 fps no frame can be still). For each
+threshold on the picture's change (``vision.detect.still``: the largest mean grey-level change of a cell of the
+person's size, to the frame before and to the frame after), the frames the gate would call still (as
+``analyze`` does, landmarked frames at most ``MAX_SPAN_S`` apart) and, on those frames, how far the
+interpolated landmarks are from the models' own, per family (pose, face, hands):
 
 * ``still``: the share of the analysed frames the gate lets through (the models' time saved);
-* ``err/noise``: the median interpolation error over the median error the models' own frame-to-frame noise
-  gives on a point that does not move. A point with white noise of std s (the estimator of
-  ``measure_jitter.py``: median absolute second difference / (0.6745 sqrt 6)) has interpolation error
-  x[t] - (x[t-1] + x[t+1]) / 2 of std s sqrt(1.5). At or below 1: the interpolation differs from the models'
-  landmark no more than the models differ from themselves on a still picture; the same figure on every frame
-  (threshold inf: every other frame, no gate) shows what moving frames would cost;
+* ``med/noise``, ``p95/noise``: the median and 95th percentile of the interpolation error over what the models'
+  own frame-to-frame noise gives on a point that does not move. A point with white noise of std s (the
+  estimator of ``measure_jitter.py``, pooled over the clips: median absolute second difference /
+  (0.6745 sqrt 6)) has interpolation error x[t] - (x[t-1] + x[t+1]) / 2 of std s sqrt(1.5) per coordinate,
+  whose norm over the two coordinates is Rayleigh-distributed; the same figures with every other frame
+  interpolated (threshold inf, no gate) show what moving frames cost;
 * ``p95 err``: the 95th percentile of the error, in shoulder widths.
 
-``STILL_MAX_CHANGE`` is the largest threshold whose ``err/noise`` is at most 1 for every family.
+``STILL_MAX_CHANGE`` is the threshold at which the body points' ``p95 err`` is lowest: below it only frames
+where the model itself jumps on an unchanged picture are let through, above it moving frames are.
 """
 import sys
 from pathlib import Path

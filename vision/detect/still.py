@@ -3,10 +3,10 @@
 A frame is *still* when the picture barely changed from the frame before it
 and to the frame after it: no cell of a grid over the picture changed its
 grey level by more than ``max_change`` on average (:func:`change`). A cell
-is about a hand's length of the person (:data:`CELL_SW` of the shoulder
-width the people probe measured, ``body_px``), at most a sixteenth of the frame. A still frame's landmarks
-are the linear interpolation, in time, of the landmarked frames on either
-side; a landmark seen on only one side, or a person found on only one side,
+is about a hand's length of the person (:data:`CELL_SW` of the body size
+the people probe measured, ``body_px``), at most a sixteenth of the frame.
+A still frame's landmarks are the linear interpolation, in time, of the
+landmarked frames on either side; a landmark seen on only one side, or a person found on only one side,
 is not seen (NaN, never a guess). Never the first or the last frame, and the
 landmarked frames either side of a run of still frames are at most
 :data:`MAX_SPAN_S` apart.
