@@ -8,7 +8,8 @@ CLIP defaults to the shared seated-talking clip, analysed at every frame
 1. the bare MediaPipe loop (decode + Holistic on every analysed frame, one
    instance, nothing else) vs the full ``analyze`` with every default on (probe
    for several people + landmark models + object pass + cache + smoothing +
-   features + rules + event log), and their ratio; ``analyze`` without the
+   features + rules + event log), and their ratio, with the share of still frames whose landmarks were
+   interpolated (``vision.detect.still``); ``analyze --every-frame`` (the models on those frames too); ``analyze`` without the
    probe (the single-person path forced): the probe's cost on a one-person
    clip; and ``analyze --threads 2`` (two model instances on segments); the CPU
    seconds of the bare loop and of ``analyze``, and the wall time ``analyze``
