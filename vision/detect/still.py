@@ -48,7 +48,7 @@ CELL_PX = 10
 #: itself jumps on an unchanged picture)
 STILL_MAX_CHANGE = 6.0
 #: seconds: the frames the models see either side of a run of still frames are at most this far apart: two
-#: still frames in a row at 25-30 frames a second, one at 15-24, none at the default 10 (whose runs are exactly
+#: still frames in a row at 25-33 frames a second, one at 17-24, none below (the default 10: its runs are exactly
 #: what they were). Source: shorter than the time constant of the landmark filter that follows (rules.yaml
 #: ``smoothing:``, One Euro at min_cutoff 1 Hz: 1 / 2 pi = 0.16 s), and measured: with 0.2 s (one still frame at
 #: 10 a second) the tune split lost an eating and a face touch episode of a small person (a 1920 x 1080 clip:
@@ -69,8 +69,8 @@ class StillGate:
 
     @classmethod
     def for_person(cls, body_px: Optional[float]) -> "StillGate":
-        """Cells of :data:`CELL_SW` of a person whose shoulders are ``body_px`` apart (the people probe's
-        ``body_px``; None, 0: unknown)."""
+        """Cells of :data:`CELL_SW` of a person of ``body_px`` pixels (the people probe's ``body_px``: the shoulder
+        width, or what stands for it in a side view, :func:`vision.track.tracker.body_size`; None, 0: unknown)."""
         ok = body_px is not None and np.isfinite(body_px) and body_px > 0
         return cls(cell=CELL_SW * float(body_px) if ok else None)
 
