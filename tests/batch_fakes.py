@@ -37,7 +37,7 @@ def _affinity() -> list:
 
 
 def fake_analyze(input_path, out_dir, rules, sample_fps=None, progress=False, overwrite=False, resume=False,
-                 threads=None):
+                 threads=None, every_frame=False):
     if threads != 1:  # every batch test checks this: one model instance a recording, whatever the engine
         raise ValueError(f"batch must run one model instance a recording, got threads={threads}")
     t0 = time.perf_counter()
@@ -48,7 +48,7 @@ def fake_analyze(input_path, out_dir, rules, sample_fps=None, progress=False, ov
     thread.join()
     if os.environ.get("FAKE_ANALYZE_LOG"):
         with open(os.environ["FAKE_ANALYZE_LOG"], "a", encoding="utf-8") as f:
-            f.write(f"{input_path}\n")
+            f.write(f"{input_path}{' every_frame' if every_frame else ''}\n")
     p = Path(input_path)
     if p.is_file() and p.read_bytes().startswith(b"garbage"):
         raise InputError(f"{input_path}: not a video OpenCV can open (corrupt, or not a video file)")

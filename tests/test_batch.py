@@ -100,6 +100,24 @@ def test_other_rules_redo_every_run(archive, tmp_path, settings):
     assert sorted(o.status for o in res.outcomes) == ["complete"] * 5
 
 
+def test_every_frame_reaches_analyze_and_a_change_of_it_redoes_every_run(archive, tmp_path, settings, monkeypatch):
+    """--every-frame (analyze's) goes to every run; a batch asked again without it analyses every run again, since
+    its landmarks would differ (still frames interpolated), and asked again with it skips them all."""
+    import dataclasses
+
+    log = tmp_path / "calls.log"
+    monkeypatch.setenv("FAKE_ANALYZE_LOG", str(log))
+    out, every = tmp_path / "out", dataclasses.replace(settings, every_frame=True)
+    _run(archive, out, every)
+    first = log.read_text().splitlines()
+    assert len(first) == 5 and all(line.endswith(" every_frame") for line in first)
+    assert all(read_batch_json(d)["every_frame"] is True for d in out.iterdir() if d.is_dir())
+    assert sorted(o.status for o in _run(archive, out, every).outcomes) == ["skipped"] * 5
+    res = _run(archive, out, settings)
+    assert sorted(o.status for o in res.outcomes) == ["complete"] * 5
+    assert not any(line.endswith(" every_frame") for line in log.read_text().splitlines()[5:])
+
+
 def test_a_run_the_batch_did_not_make_is_kept_unless_overwrite(archive, tmp_path, settings):
     out = tmp_path / "out"
     mine = out / "alice__2024-05-01.mp4"

@@ -45,6 +45,8 @@ def register(subparsers, rules_default: Path, fps_type: Callable[[str], float],
     b.add_argument("--fps", type=fps_type, default=None,
                    help=f"analysis rate (default {video_fps:g} for videos, every frame of a folder of frames; "
                         "0 = every frame)")
+    b.add_argument("--every-frame", action="store_true",
+                   help="as analyze --every-frame: the models on every analysed frame, still ones too")
     b.add_argument("--trainee", help="tag every run of this batch with this trainee (the index groups by it)")
     b.add_argument("--trainee-folders", action="store_true",
                    help="each recording's first folder below the common folder names its trainee "
@@ -83,7 +85,7 @@ def cmd_batch(args) -> int:
               file=sys.stderr)
     workers = args.workers or default_workers()
     settings = Settings(str(Path(args.rules).resolve()), rules.sha256, args.fps, args.video_fps, args.overwrite,
-                        workers, args.engine, args.ray_address)
+                        workers, args.engine, args.ray_address, args.every_frame)
     print(f"{len(plan.jobs)} recording(s) under {plan.root} -> {args.out} ({workers} worker(s), {args.engine})",
           file=sys.stderr)
     try:

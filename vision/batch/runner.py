@@ -31,6 +31,7 @@ class Settings:
     workers: int = 1
     engine: str = "local"  # local | ray
     ray_address: Optional[str] = None
+    every_frame: bool = False  # analyze --every-frame: the models on still frames too
 
 
 @dataclass
@@ -56,7 +57,7 @@ def make_tasks(plan: Plan, out_dir: Path, settings: Settings) -> tuple:
     for job in plan.jobs:
         run_dir = out_dir / job.name
         fps = sample_fps(job, settings)
-        want = wanted(job.input, settings.rules_sha256, fps, job.trainee)
+        want = wanted(job.input, settings.rules_sha256, fps, job.trainee, settings.every_frame)
         what = decide(run_dir, want, settings.overwrite)
         if what == "skip":
             have = read_batch_json(run_dir)
@@ -67,7 +68,8 @@ def make_tasks(plan: Plan, out_dir: Path, settings: Settings) -> tuple:
             known.append(Outcome(job.name, "failed", FOREIGN))
         else:
             tasks.append(Task(str(job.input), str(run_dir), job.name, settings.rules_path, fps, want,
-                              redo=what in ("redo", "resume"), resume=what == "resume"))
+                              redo=what in ("redo", "resume"), resume=what == "resume",
+                              every_frame=settings.every_frame))
     return tasks, known
 
 

@@ -4,13 +4,13 @@ Written by the worker beside ``run.json`` before the analysis starts, and
 again when it ends::
 
     {"input": {"path", "size", "mtime_ns"},   # the recording's fingerprint (a folder of frames: its images')
-     "rules_sha256", "sample_fps", "trainee",
+     "rules_sha256", "sample_fps", "trainee", "every_frame",   # every_frame: analyze --every-frame
      "status": running | done | failed,  "reason": str|null,
      "core": int|null,                         # the core the worker was pinned to (null: not pinned)
      "resumed_frames": int}                    # only for a resumed run: frames taken from the landmark cache
 
 A run is done, and a re-run skips it, when its ``batch.json`` fingerprint,
-rules hash and analysis rate match and its ``run.json`` says ``complete``
+rules hash, analysis rate and ``every_frame`` match and its ``run.json`` says ``complete``
 or ``partial`` (a damaged input gives ``partial`` again). A run killed
 mid-way (``run.json`` still ``interrupted``) with the same fingerprint,
 rules and rate goes on from its landmark cache (:mod:`vision.resume`: the
@@ -46,10 +46,11 @@ def fingerprint(recording: Path) -> Dict:
     return {"path": str(p), "size": s.st_size, "mtime_ns": s.st_mtime_ns}
 
 
-def wanted(recording: Path, rules_sha256: str, sample_fps: Optional[float], trainee: Optional[str]) -> Dict:
+def wanted(recording: Path, rules_sha256: str, sample_fps: Optional[float], trainee: Optional[str],
+           every_frame: bool = False) -> Dict:
     """The ``batch.json`` a job asks for (status aside)."""
     return {"input": fingerprint(recording), "rules_sha256": rules_sha256, "sample_fps": sample_fps,
-            "trainee": trainee}
+            "trainee": trainee, "every_frame": every_frame}
 
 
 def read_batch_json(run_dir: Path) -> Optional[Dict]:
@@ -91,7 +92,9 @@ def decide(run_dir: Path, want: Dict, overwrite: bool) -> str:
         return "redo" if overwrite else "foreign"
     if overwrite:
         return "redo"
-    same = all(have.get(k) == want[k] for k in ("input", "rules_sha256", "sample_fps"))  # a new trainee tag: no
+    # the trainee tag is not compared (a new tag needs no new analysis); a batch.json from before every_frame: False
+    same = all(have.get(k) == want[k] for k in ("input", "rules_sha256", "sample_fps")) and \
+        bool(have.get("every_frame")) == bool(want.get("every_frame"))
     status = run_status(run_dir)
     if same and have.get("status") == "done" and status in DONE_STATUSES:
         return "skip"

@@ -66,6 +66,7 @@ class Task:
     redo: bool  # the folder holds an unfinished or outdated run of the batch: clear it first
     resume: bool = False  # the folder holds this input's interrupted run: go on from its landmark cache
     core: Optional[int] = None  # the core to pin the worker to (set by the engine as the task starts)
+    every_frame: bool = False  # analyze --every-frame
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,8 @@ def run_task(task: Task, analyze_fn: Optional[Callable] = None) -> Outcome:
         rules = load_rules(task.rules_path)
         # one model instance a recording, tracking throughout (as analyze by default): the workers fill the cores
         res = analyze_fn(task.input, task.run_dir, rules, sample_fps=task.sample_fps, progress=False,
-                         overwrite=task.redo, threads=1, **({"resume": True} if task.resume else {}))
+                         overwrite=task.redo, threads=1, **({"resume": True} if task.resume else {}),
+                         **({"every_frame": True} if task.every_frame else {}))
         status, reason = res.status, None
         if task.resume:  # how many frames the landmark cache answered (run.json timings)
             doc["resumed_frames"] = ((getattr(res, "info", None) or {}).get("timings") or {}).get("resumed_frames")
