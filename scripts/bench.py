@@ -134,7 +134,6 @@ def streaming_cost(run_dir: str, block: int, repeats: int = 3) -> float:
 
 def tiled_cache(run_dir: str, times: int, out: str) -> str:
     """The run's landmark cache repeated ``times`` times end to end: a long recording's cache."""
-    import numpy as np
 
     from vision.io.cache import LandmarkCacheWriter, load_meta, load_tracks
     from vision.detect.landmarks import PERSON_ARRAYS, FrameLandmarks, PersonLandmarks

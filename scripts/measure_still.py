@@ -33,7 +33,7 @@ sys.path.insert(0, str(REPO))
 
 from vision.detect.landmarks import PersonLandmarks  # noqa: E402
 from vision.detect.still import MAX_SPAN_S, StillGate, small_grey, still_flags  # noqa: E402
-from vision.track.tracker import MIN_POINTS, body_size, seen_mask  # noqa: E402
+from vision.track.tracker import MIN_POINTS, person_size, seen_mask  # noqa: E402
 from measure_jitter import STILL_SUFFIXES  # noqa: E402
 from tune_data import clip_scale, tune_args, tune_subjects  # noqa: E402
 
@@ -43,12 +43,11 @@ FAMILIES = {"pose": ("pose_xyz",), "face": ("face_xyz",), "hands": ("left_hand_x
 
 def body_px(track) -> float:
     """The subject's body size in pixels as the people probe measures it (median over frames; NaN: never seen)."""
-    scale = np.array(track.image_wh, np.float64)
     sizes = []
     for t in range(0, len(track), max(1, len(track) // 20)):  # about as many frames as the probe looks at
         p = PersonLandmarks(0, pose_xyz=track.pose_xyz[t], pose_visibility=track.pose_visibility[t])
         if seen_mask(p).sum() >= MIN_POINTS:
-            sizes.append(body_size(p.pose_xyz[:, :2] * scale, seen_mask(p)))
+            sizes.append(person_size(p, track.image_wh))
     return float(np.median(sizes)) if sizes else float("nan")
 
 

@@ -2,8 +2,8 @@
 
     from tune_data import tune_args, tune_subjects, judge_as_run
 
-Shared by ``measure_thresholds.py``, ``measure_rule_thresholds.py``, ``measure_flicker.py`` and
-``measure_jitter.py``: the command line they all take (``--runs``, ``--labels``, ``--rules``), the tune entries
+Shared by ``measure_thresholds.py``, ``measure_rule_thresholds.py``, ``measure_flicker.py``,
+``measure_jitter.py`` and ``measure_still.py``: the command line they all take (``--runs``, ``--labels``, ``--rules``), the tune entries
 with their run's subject, and that subject judged again from the cache with the options the run used.
 """
 import argparse

@@ -127,9 +127,8 @@ def test_one_body_in_the_probe_takes_the_single_person_path(video, tmp_path, rul
                      detector_factory=partial(FakeHolistic, alone))
     assert res.info["timings"]["passes"] == 1 and res.info["timings"]["probe"]["most_people"] == 1
     # the body's size in pixels, for the still-frame gate's cells: the median over the frames the probe saw
-    from vision.track.tracker import body_size, seen_mask
-    sizes = [body_size(p.pose_xyz[:, :2] * [W, H], seen_mask(p))
-             for p in (alone(int(round(t * FPS)))[0] for t in probe[0].calls)]
+    from vision.track.tracker import person_size
+    sizes = [person_size(alone(int(round(t * FPS)))[0], (W, H)) for t in probe[0].calls]
     assert res.info["timings"]["probe"]["body_px"] == round(float(np.median(sizes)), 1) > 50
     assert res.info["subject"]["id"] == 0 and [p["id"] for p in res.info["people"]] == [0]
     assert "multipose" not in res.info["models"]["files"]

@@ -38,7 +38,7 @@ from vision.io.frames import Frame, FrameSource, seek_frames
 from vision.judge.analyzer import PersonOptions, analyze_track
 from vision.judge.rules import RuleSet
 from vision.track.subject import HOW_SUBJECT, choose_customer, choose_subject, follow, roles, summarise
-from vision.track.tracker import body_size, drop_duplicates, seen_mask, MIN_POINTS
+from vision.track.tracker import drop_duplicates, person_size, seen_mask, MIN_POINTS
 
 #: The probe looks at one frame every PROBE_STEP_S seconds, at most PROBE_FRAMES frames spread over the input.
 PROBE_STEP_S, PROBE_FRAMES = 2.0, 20
@@ -75,12 +75,11 @@ def probe(frames: Iterable[Frame], detector, wh: Tuple[int, int]) -> Tuple[int, 
     Duplicates and bodies of fewer than ``MIN_POINTS`` seen points do not count. A body's size:
     :func:`~vision.track.tracker.body_size` (its shoulder width, or what stands for it in a side view)."""
     most, n, sizes = 0, 0, []
-    scale = np.array(wh, np.float64)
     for frame in frames:
         people = [p for p in drop_duplicates(detector.detect(frame.image_bgr, frame.timestamp_s), wh)
                   if seen_mask(p).sum() >= MIN_POINTS]
         if people:
-            sizes.append(min(body_size(p.pose_xyz[:, :2] * scale, seen_mask(p)) for p in people))
+            sizes.append(min(person_size(p, wh) for p in people))
         most, n = max(most, len(people)), n + 1
         if most > 1 or n >= PROBE_FRAMES:
             break

@@ -173,10 +173,10 @@ def _why_not(out: Path, doc: Dict, new_input: Dict, rules: RuleSet, backend: str
         for k in ("subject", "customer"):
             if k in choices and old.get(k) != choices[k]:
                 return f"the run there chose --{k} {old.get(k)}, now {choices[k]}: started over"
-    if "every_frame" in choices and bool((doc.get("options") or {}).get("every_frame")) != choices["every_frame"]:
-        was = "with" if not choices["every_frame"] else "without"
-        return f"the run there ran {was} --every-frame, now {'with' if choices['every_frame'] else 'without'} it: " \
-               "started over"
+    was, now = bool((doc.get("options") or {}).get("every_frame")), choices.get("every_frame")
+    if now is not None and was != now:
+        return f"the run there ran {'with' if was else 'without'} --every-frame, now {'with' if now else 'without'} " \
+               "it: started over"
     return None
 
 

@@ -154,10 +154,9 @@ def interpolate(before: List[PersonLandmarks], after: List[PersonLandmarks], w: 
 
 
 class StillCount:
-    """How many frames :func:`fill_still` interpolated, of how many (run.json ``timings``)."""
+    """How many frames :func:`fill_still` interpolated (run.json ``timings.frames_interpolated``)."""
 
     def __init__(self) -> None:
-        self.frames = 0
         self.still = 0
 
 
@@ -169,7 +168,6 @@ def fill_still(results: Iterable[Tuple[Tuple[object, bool], Optional[List[Person
     last: Optional[Tuple[object, List[PersonLandmarks]]] = None
     held: List = []  # still frames waiting for the frame after them
     for (frame, still), people in results:
-        count.frames += 1
         if still:
             if last is None:
                 raise ValueError("a still frame must come after a landmarked one (mark_still never marks the first)")

@@ -84,6 +84,11 @@ def body_size(xy_px: np.ndarray, seen: np.ndarray) -> float:
     return max(sizes)
 
 
+def person_size(person: PersonLandmarks, image_wh: Tuple[int, int]) -> float:
+    """:func:`body_size` of a person's seen pose points, in pixels of an ``image_wh`` frame."""
+    return body_size(person.pose_xyz[:, :2] * np.asarray(image_wh, np.float64), seen_mask(person))
+
+
 def pose_distance(a_xy: np.ndarray, a_seen: np.ndarray, b_xy: np.ndarray, b_seen: np.ndarray,
                   size: float) -> float:
     """Mean distance over the keypoints seen in both poses, in units of ``size``; :data:`FAR` if < 2 shared."""
