@@ -22,8 +22,8 @@ CLIP defaults to the shared seated-talking clip, analysed at every frame
 4. ``batch`` throughput on a folder of 8 clips (links to ../shared/media):
    2 workers against 1, and a re-run of the finished batch against its
    first run (everything skipped). ``--batch-only`` measures just this;
-5. the object detector (phone, cup, food around the hands and mouth): ms per
-   call x calls per minute of video at its rate (2 runs a second on a time grid, plus
+5. the object detector (phone, cup, food around the hands and mouth): ms per crop (each looked at as it is
+   and mirrored) x crops per minute of video at its rate (2 runs a second on a time grid, plus
    a run when a hand enters the face region; hands, mouth and lap crops, overlapping
    ones merged into one call) = seconds of CPU per minute of video. ``--objects-only`` measures just this.
 """
@@ -239,7 +239,8 @@ def object_cost(clip: str, fps: float) -> None:
     per_call = 1000 * objects.seconds / max(objects.calls, 1)
     calls_min = objects.calls / minutes
     extra = getattr(objects, "extra_runs", 0)  # runs when a hand entered the face region (on top of the grid)
-    print(f"object detector     : {per_call:.1f} ms/call x {calls_min:.0f} calls per minute of video "
+    print(f"object detector     : {per_call:.1f} ms a crop (looked at as it is and mirrored) x {calls_min:.0f} crops "
+          f"per minute of video "
           f"({RATE_HZ:g} runs/s on a grid + {extra / minutes:.0f} extra runs/min, overlapping crops merged) "
           f"= {per_call * calls_min / 1000:.1f} s of CPU per minute of video")
 

@@ -84,6 +84,49 @@ def test_a_phone_at_the_ear_is_found_in_the_hand_crop_not_on_the_whole_frame():
     assert not any(k.startswith("phone@") for k in whole)
 
 
+def test_both_ways_is_the_mean_of_each_groups_best_score_with_the_better_box():
+    """Per crop and group: the mean of the best score as it is and mirrored (0 where a way found none), the label
+    and box of the better look; a cell phone one way and a remote the other are one phone."""
+    from vision.detect.objects import mean_both_ways
+
+    plain = [ObjectHit("cell phone", "phone", 0.7, (10, 10, 20, 20), "right_hand"),
+             ObjectHit("cell phone", "phone", 0.4, (50, 50, 60, 60), "right_hand"),
+             ObjectHit("cup", "drink", 0.6, (0, 0, 5, 5), "mouth")]
+    mirrored = [ObjectHit("remote", "phone", 0.3, (11, 10, 21, 20), "right_hand"),
+                ObjectHit("cell phone", "phone", 0.9, (30, 30, 40, 40), "left_hand")]
+    got = {(h.crop, h.group): h for h in mean_both_ways(plain, mirrored)}
+    assert set(got) == {("right_hand", "phone"), ("mouth", "drink"), ("left_hand", "phone")}
+    assert got["right_hand", "phone"].score == pytest.approx(0.5)
+    assert got["right_hand", "phone"].box_xyxy == (10, 10, 20, 20) and got["right_hand", "phone"].label == "cell phone"
+    assert got["mouth", "drink"].score == pytest.approx(0.3)
+    assert got["left_hand", "phone"].score == pytest.approx(0.45) and got["left_hand", "phone"].label == "cell phone"
+
+
+@pytest.mark.real
+def test_looking_both_ways_gives_a_mirrored_picture_the_same_scores_and_mirrored_boxes():
+    """The real detector on a real photo and on the photo mirrored, with the mirrored crop: looked at one way the
+    scores differ (the detector is not symmetric); looked at both ways they are equal and the boxes mirror."""
+    import cv2
+
+    from vision.detect.objects import ObjectDetector
+
+    image = cv2.imread(str(MEDIA / "face_touch" / "hagrid_call_gesture_man_hand_at_ear.jpg"))
+    flipped = np.ascontiguousarray(image[:, ::-1])
+    w = image.shape[1]
+    x0, y0, x1, y1 = 0, 0, w * 2 // 3, image.shape[0] * 2 // 3
+    crop, crop_f = {"right_hand": (x0, y0, x1, y1)}, {"right_hand": (w - x1, y0, w - x0, y1)}
+    with ObjectDetector(default_model_path()) as both, ObjectDetector(default_model_path(), both_ways=False) as one:
+        a, b = both.detect(image, crop), both.detect(flipped, crop_f)
+        one_a, one_b = best_scores(one.detect(image, crop)), best_scores(one.detect(flipped, crop_f))
+    assert a, "the detector finds something in this crop"
+    assert one_a != one_b
+    assert best_scores(a) == pytest.approx(best_scores(b), abs=1e-6)
+    by_group = {h.group: h for h in b}
+    for h in a:
+        m = by_group[h.group].box_xyxy
+        assert (w - m[2], m[1], w - m[0], m[3]) == pytest.approx(h.box_xyxy, abs=1.0)
+
+
 def test_encode_hits_keeps_the_best_per_group_and_crop_and_says_where_it_did_not_look():
     """Crops looked at score 0 where nothing was found; a crop not looked at stays NaN (not run); boxes normalised."""
     from vision.detect.objects import CROP_NAMES, GROUP_NAMES, encode_hits
@@ -158,7 +201,7 @@ def test_the_object_pass_runs_on_a_still_and_is_named_in_run_json(media_runs):
     assert np.nanmax(objects[0, :, 0]) < MIN_SCORE["phone"]
     assert "gesture.phone" not in {e.rule for e in read_events(run / "events.jsonl")}
     entry = json.loads((run / "run.json").read_text())["models"]["files"]["objects"]
-    assert entry["file"].endswith(".tflite") and len(entry["sha256"]) == 64
+    assert entry["file"].endswith(".tflite") and len(entry["sha256"]) == 64 and entry["both_ways"] is True
 
 
 @pytest.mark.real

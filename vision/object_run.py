@@ -91,8 +91,8 @@ class ObjectPass:
             self._det.__exit__(*exc)
 
     def meta(self) -> Dict:
-        """run.json's ``models.files.objects``."""
-        return file_entry(self.model_path)
+        """run.json's ``models.files.objects``: the detector file, and that each crop was looked at both ways."""
+        return {**file_entry(self.model_path), "both_ways": True}
 
     def _bucket(self, t: float) -> int:
         return math.floor(round(t * self.rate_hz, 6))  # rounded: 0.1 * 5 must land in bucket 0.5 s, not just below

@@ -19,14 +19,19 @@ from vision.detect.objects import CROP_NAMES, GROUP_NAMES
 from vision.features import geometry as g
 from vision.features.skeleton import MOUTH_L, MOUTH_R
 
-#: A hit counts from this detector score (the detector itself reports from 0.3). Measured per detector run on the
-#: tune split, crops of 1.2 shoulder widths (25 runs inside labelled phone episodes, 351 outside): >= 0.5 holds
-#: 60 % of the phone runs and 8 % of the others (a mimed call sign 0.43, a presenter's clicker up to 0.72, a phone
-#: hanging at the waist after its labelled use); >= 0.6 holds 28 % and 5 %; >= 0.4, 68 % and 14 %. 0.5 separates
-#: best (crops of 0.8 and 1.6 SW separate worse at every threshold). Mouth objects: a cup at the lips scored 0.41
-#: on the tune drinking clip.
-#: Objects in a hand: 0.5 as for the phone; on the tune split the bare hands at the face drew hits of at most 0.40
-#: (a make-up brush, a cigarette), a mug at the lips 0.43.
+#: A hit counts from this detector score: the mean of the crop's score as it is and mirrored (the detector looks
+#: both ways: ``vision.detect.objects.ObjectDetector``). Measured per detector run on the tune split with
+#: ``scripts/measure_flip.py`` (crops of 1.2 shoulder widths):
+#: * phone-like in the hand and mouth crops, 28 runs inside labelled phone use and 317 outside: >= 0.5 holds 57 % of
+#:   the phone runs and 8 % of the others (one way: 64 % and 9 %, and 14 % of the phone runs change sides when the
+#:   crop is mirrored); >= 0.45, 64 % and 11 %; >= 0.55, 36 % and 6 %. 0.5 keeps false phones lowest short of losing
+#:   half the phones. Earlier, one way: a mimed call sign 0.43, a presenter's clicker up to 0.72, a phone hanging at
+#:   the waist after its labelled use; crops of 0.8 and 1.6 SW separate worse at every threshold.
+#: * cup, glass, utensil or food in the mouth crop, 11 runs inside labelled eating and 347 outside: >= 0.4 holds 36 %
+#:   and 7.5 % (one way: 36 % and 9.5 %); >= 0.3, 64 % and 14 %.
+#: * the same objects in a hand crop: >= 0.5 holds 45 % of the eating runs and 5.5 % of the others (one way: 55 % and
+#:   9 %); on the tune split the bare hands at the face drew one-way hits of at most 0.40 (a make-up brush, a
+#:   cigarette).
 MIN_SCORE = {"phone": 0.5, "mouth": 0.4, "hand": 0.5}
 #: An object is at the mouth when its box comes within this of the mouth centre (shoulder widths): a cup rim
 #: or a spoon touches the lips (gap 0) and the pose's mouth points jitter by about 0.05 SW (geometry).
