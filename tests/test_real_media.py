@@ -46,7 +46,9 @@ MIN_F1_TUNE = {
     "sit.slouch": 0.8,
     "gesture.face_touch": 0.8,
     "face.smile": 0.4,
-    "gesture.eating": 0.45,
+    # gesture.eating: none. The one drink found (the NTU woman, 0.6 s at the clip's end) rested on one detector
+    # run scoring the mug at the lips 0.41 one way; looked at both ways (the mean with the mirrored crop) it is
+    # 0.36, and re-encoding the clip alone loses it too (scripts/augment_eval.py --aug none). Precision below.
     "gesture.phone": 0.65,  # 0.67 measured (P 1.00, R 0.50) with the object evidence
     "face.attention": 0.8,
     "stand.feet": 0.8,
@@ -102,6 +104,13 @@ def test_scores_reach_the_stated_minimum(media_runs, split, minimum):
     low = {k: scores.get(k, {}).get("f1") for k, v in minimum.items()
            if (scores.get(k, {}).get("f1") or 0.0) < v}
     assert not low, f"{split}: below the stated minimum F1: {low}\n" + "\n".join(report["errors"])
+
+
+def test_no_false_eating_or_phone_on_tune(media_runs):
+    """No eating or phone event on a tune clip that must have none (39 and 36 clips list them absent)."""
+    rules = evaluate(LABELS, media_runs, split="tune")["rules"]
+    assert rules["gesture.eating"]["absent_clips"] >= 30 and rules["gesture.phone"]["absent_clips"] >= 30
+    assert rules["gesture.eating"]["fp"] == 0 and rules["gesture.phone"]["fp"] == 0
 
 
 def test_neutral_clips_have_no_forbidden_gestures(media_runs):
