@@ -59,6 +59,19 @@ def test_streaming_frame_by_frame_gives_exactly_the_offline_events(rules_from, b
         assert "gesture.eating" in {e.rule for e in offline}  # the trips feed the temporal features
 
 
+@pytest.mark.parametrize("block", [1, 7, 16])
+def test_a_face_the_mesh_lost_is_judged_for_2_s_streaming_as_offline(block):
+    """The mesh sees the face, then loses it while a hand is on the ear for 4 s, then sees it again: the touch is
+    judged (an event) for the first 2 s only, and the carried time of the last mesh frame crosses blocks exactly."""
+    specs = segments((1.0, UPRIGHT), (4.0, dict(TOUCH, face=False)), (1.0, TOUCH), (1.0, UPRIGHT))
+    rs = one_rule("hand_face_dist", "below", 0.09)
+    offline, _, table = analyze_track(make_track(specs), rs)
+    online, _ = stream(specs, rs, block=block)
+    assert as_json(online) == as_json(offline)
+    assert [(e.start_s, e.end_s) for e in offline] == [(1.0, 2.9), (5.0, 5.9)]
+    assert np.isnan(table["hand_face_dist"][30:50]).all()
+
+
 def test_streaming_equals_offline_for_a_hand_held_near_the_mouth_longer_than_the_buffer():
     specs = segments((1.0, dict(hand_at="lap")), (2.0, dict(hand_at="mouth")),
                      (15.0, dict(hand_at="mouth", hand_dist=0.2)))

@@ -168,10 +168,33 @@ def test_a_hand_seen_only_by_the_pose_model_still_gives_distances():
 
 
 def test_no_face_mesh_gives_nan_mouth_and_head_pitch_but_pose_keeps_the_face_regions():
-    f = feats(face=False, hand_at="nose")
+    """The mesh saw the face a second before (a hand now covers it): the pose's nose stands in; a photo without the
+    mesh keeps the pose's face too."""
+    table = compute_features(make_track([{}] + [{"face": False}] * 9 + [{"face": False, "hand_at": "nose"}]))
+    f = {k: float(v[-1]) for k, v in table.values.items()}
     for name in ("mouth_open", "smile", "mouth_width", "head_pitch_deg"):
         assert np.isnan(f[name]), name
+    assert f["face_mesh_gap_s"] == pytest.approx(1.0)
     assert f["hand_nose_dist"] == pytest.approx(0.0, abs=1e-3)  # pose nose point
+    still = compute_features(make_track([{"face": False, "hand_at": "nose"}]), still=True)
+    assert still["face_mesh_gap_s"][0] == 0.0 and still["hand_nose_dist"][0] == pytest.approx(0.0, abs=1e-3)
+
+
+def test_a_face_the_mesh_never_saw_or_lost_long_ago_is_not_judged():
+    """A video in which the mesh never finds the face (the head out of the picture: the pose invents one) gives no
+    hand-to-face measure at all; one the mesh lost 2 s ago neither, until the mesh finds it again."""
+    from vision.features.touch import FACE_GATED
+
+    never = compute_features(make_track([{"face": False, "hand_at": "nose"}] * 30))
+    assert np.isnan(never["face_mesh_gap_s"]).all()
+    for name in FACE_GATED:
+        assert np.isnan(never[name]).all(), name
+    assert np.isfinite(never["body_scale"]).all()  # the body is still judged
+    lost = compute_features(make_track([{}] * 5 + [{"face": False, "hand_at": "nose"}] * 25 + [{"hand_at": "nose"}]))
+    gap = lost["face_mesh_gap_s"]
+    assert gap[4] == 0.0 and gap[24] == pytest.approx(2.0) and gap[25] == pytest.approx(2.1) and gap[30] == 0.0
+    assert np.isfinite(lost["hand_nose_dist"][[5, 24, 30]]).all()
+    assert np.isnan(lost["hand_nose_dist"][25:30]).all() and np.isnan(lost["hand_face_size"][25:30]).all()
 
 
 def test_a_frame_with_nobody_gives_nan_for_every_instant_feature():

@@ -93,7 +93,7 @@ def judged(engine: Optional[Engine], rules: RuleSet, total_s: float) -> Dict[str
 #: the trailing-window ones built on them, and the nod (head pitch, from the face mesh). A person whose face and
 #: hands were not run (another track of a multi-person run) is not judged on a rule that reads any of these.
 FACE_HAND_DERIVED = frozenset({"eye_open_1s", "hand_at_mouth", "hand_mouth_time_3s", "hand_mouth_trips_10s",
-                               "mouth_motion_2s", "chew_cycles_3s", "head_nod_deg"})
+                               "mouth_motion_2s", "chew_cycles_3s", "head_nod_deg", "face_mesh_gap_s"})
 FACE_HAND_FEATURES = frozenset(FACE_FEATURES) | frozenset(TOUCH_FEATURES) | FACE_HAND_DERIVED
 #: run.json ``judged`` reason: the person's face and hands were not found by the models (pose only).
 POSE_ONLY = "pose_only"

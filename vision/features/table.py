@@ -27,7 +27,8 @@ from vision.features.face import CUSTOMER_SIDES, FACE_FEATURES, face_features
 from vision.features.motion import MOTION_FEATURES, motion_features
 from vision.features.objects import OBJECT_FEATURES, OBJECT_TEMPORAL_FEATURES, object_features, object_temporal
 from vision.features.pair import PAIR_FEATURES, PAIR_TEMPORAL_FEATURES, pair_features, pair_temporal
-from vision.features.touch import REGIONS, TOUCH_FEATURES, chew_cycles, touch_features  # noqa: F401  (REGIONS re-exported)
+from vision.features.touch import (REGIONS, TOUCH_FEATURES, chew_cycles, gate_face, mesh_gap,  # noqa: F401
+                                   touch_features)  # (REGIONS re-exported)
 from vision.detect.landmarks import LandmarkTrack
 from vision.features.skeleton import body_scale, pose_points, seen_track
 
@@ -42,6 +43,8 @@ POSTURE_HOLD_S = 5.0
 
 TEMPORAL_FEATURES: Dict[str, tuple] = {  # one (unit, description) line a feature, the same table shape in every feature module: data, not logic
     "hand_at_mouth": ("0/1", "a hand is at the mouth: came within 0.12, not yet farther than 0.3 (state)"),
+    "face_mesh_gap_s": ("s", "since the face mesh last saw the face (0: on this frame; NaN: never yet; a still: 0); "
+                        "from 2 s on, the features measured against the face are NaN (touch.FACE_GATED)"),
     "mouth_motion_2s": ("face heights", "std of mouth_open over the trailing 2 s (chewing, talking)"),
     "hand_mouth_trips_10s": ("count", "hand arrivals at the mouth in the trailing 10 s"),
     "chew_cycles_3s": ("count", "lip openings at a chewing rate (0.5-3 Hz) in the trailing 3 s while no hand is at "
@@ -171,9 +174,13 @@ def instant_features(track: LandmarkTrack, customer_side: Optional[str] = None,
 
 
 def compute_features(track: LandmarkTrack, customer_side: Optional[str] = None,
-                     at_mouth_before: Optional[bool] = None, customer: Optional[LandmarkTrack] = None) -> FeatureTable:
-    """All features of :data:`FEATURES` for one person's track (``customer``: see :func:`instant_features`)."""
+                     at_mouth_before: Optional[bool] = None, customer: Optional[LandmarkTrack] = None,
+                     still: bool = False) -> FeatureTable:
+    """All features of :data:`FEATURES` for one person's track (``customer``: see :func:`instant_features`;
+    ``still``: a photo, whose face needs no mesh before it: :func:`~vision.features.touch.mesh_gap`)."""
     values = instant_features(track, customer_side, customer)
+    values["face_mesh_gap_s"] = mesh_gap(values["face_mesh_seen"], track.timestamp_s, None, still)[0]
+    gate_face(values, values["face_mesh_gap_s"])
     if at_mouth_before is not None:
         values["hand_at_mouth"] = mouth_state(values["hand_mouth_dist"], at_mouth_before).astype(float)
     values.update(temporal_features(values, track.timestamp_s))

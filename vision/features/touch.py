@@ -9,7 +9,7 @@ meanings are in :data:`TOUCH_FEATURES`.
 from __future__ import annotations
 
 import warnings
-from typing import Dict, List
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -46,6 +46,20 @@ CHEW_CLOSED, CHEW_OPEN = 0.015, 0.03
 CHEW_HZ = (0.5, 3.0)
 
 
+#: The pose's own face points stand in for the face mesh only this long after the mesh last saw the face (s).
+#: The mesh loses a face behind a hand, which is what the pose's face is there for: on the tune split every
+#: mesh-less frame inside a labelled touch in a video came 1.8 s or less after a mesh frame. With the head out of
+#: the picture the pose model puts an invented face on the torso (at or below the shoulders, visibility ~1.0), and
+#: the hands there read as touches: the tune videos with the head cut off (scripts/augment_eval.py --aug nohead)
+#: had a mesh frame within 2 s on 16 % of their invented-face frames. A still photo has no before: its pose face
+#: is taken as it is (scripts/measure_head.py).
+MESH_GAP_S = 2.0
+#: The features measured against the face that are not judged where the face is not evidenced (see
+#: :func:`gate_face`): every hand-to-face distance and margin, the hand height against the chin, the hand's size
+#: against the face's. The fingertip-to-lips distance needs the mesh anyway.
+FACE_GATED = ("hand_face_dist", *(f"hand_{r}_dist" for r in REGIONS), "hand_mouth_margin", "hand_nose_margin",
+              "hand_ear_margin", "hand_eyes_margin", "hand_y_below_chin", "hand_face_size", "mouth_object")
+
 TOUCH_FEATURES: Dict[str, tuple] = {  # one (unit, description) line a feature, the same table shape in every feature module: data, not logic
     "hand_face_dist": ("shoulder widths", "closest hand point to any face or hair point (beyond 0.75: a lower bound)"),
     **{f"hand_{r}_dist": ("shoulder widths", f"closest hand point to the {r} region (beyond 0.75: a lower bound)")
@@ -61,6 +75,7 @@ TOUCH_FEATURES: Dict[str, tuple] = {  # one (unit, description) line a feature, 
                        "(hand model only; NaN when it lost that hand): "
                        "0.3-0.55 for a hand at the face, larger for a hand held in front of it, nearer the camera"),
     "call_sign": ("0/1", "a hand makes the mimed 'call' sign: thumb and little finger out, middle fingers curled (NaN: no hand seen)"),
+    "face_mesh_seen": ("0/1", "the face mesh found the face in the picture on this frame (NaN: nobody seen)"),
 }
 
 def face_region_points(track: LandmarkTrack, pose: np.ndarray) -> Dict[str, np.ndarray]:
@@ -150,6 +165,7 @@ def touch_features(track: LandmarkTrack, pose: np.ndarray, scale: np.ndarray) ->
     known = ~np.isnan(chin_y) & ~np.isnan(lo) & np.any(~np.isnan(both[:, :, 0]), axis=1)
     out["hands_in_front"] = np.where(known, in_front.astype(float), np.nan)
     out["call_sign"] = _call_sign(track)
+    out["face_mesh_seen"] = np.where(np.isnan(scale), np.nan, (~np.isnan(face[:, 1, 0])).astype(float))
     out["fingertip_mouth_dist"] = _fingertip_mouth(track, face) / scale
     out["hand_face_size"] = _nearest_hand_size(track, hands, targets, face)
     # The chin is not a rival of the mouth: a hand at the lips is always near the chin too.
@@ -160,6 +176,30 @@ def touch_features(track: LandmarkTrack, pose: np.ndarray, scale: np.ndarray) ->
             warnings.simplefilter("ignore", RuntimeWarning)
             out[f"hand_{target}_margin"] = np.nanmin(others, axis=0) - out[f"hand_{target}_dist"]
     return out
+
+
+def mesh_gap(seen: np.ndarray, t: np.ndarray, last_seen: Optional[float] = None,
+             still: bool = False) -> Tuple[np.ndarray, Optional[float]]:
+    """Seconds since the face mesh last saw the face, per row (0 on a row where it did; NaN before it ever did), and
+    the time it last did, carried to the next call (``last_seen``: from the call before). A still: 0."""
+    if still:
+        return np.zeros(len(t)), last_seen
+    gap = np.full(len(t), np.nan)
+    for i, (ok, ti) in enumerate(zip(seen, t)):
+        if ok > 0.5:
+            last_seen = float(ti)
+        if last_seen is not None:
+            gap[i] = float(ti) - last_seen
+    return gap, last_seen
+
+
+def gate_face(values: Dict[str, np.ndarray], gap: np.ndarray) -> None:
+    """NaN (not judged) in the :data:`FACE_GATED` features where the face is not evidenced: the mesh has not seen it
+    within :data:`MESH_GAP_S` (``gap``, from :func:`mesh_gap`), so the pose's face may be invented."""
+    with np.errstate(invalid="ignore"):
+        ok = gap <= MESH_GAP_S + 1e-6  # float times: 2.4 - 0.4 is a hair under or over 2
+    for name in FACE_GATED:
+        values[name] = np.where(ok, values[name], np.nan)
 
 
 def chew_cycles(mouth_open: np.ndarray, at_mouth: np.ndarray, t: np.ndarray, window_s: float,

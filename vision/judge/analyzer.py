@@ -27,6 +27,7 @@ from vision.judge.engine import Engine
 from vision.io.events import Event
 from vision.features.table import (MAX_WINDOW_S, FeatureTable, compute_features, instant_features, mouth_state,
                              temporal_features)
+from vision.features.touch import gate_face, mesh_gap
 from vision.judge.gesture_registry import PAIR_COLUMNS, check_detectors, detect_hand_events, make_detectors
 from vision.features.hands import hand_features
 from vision.features.smoothing import LandmarkSmoother, smooth_track
@@ -125,6 +126,7 @@ class PersonAnalyzer:
         self.baseline = dict(baseline) if baseline is not None else None
         self.engine = Engine(rules, person_id, self.baseline or {}, still) if baseline is not None else None
         self._still = still
+        self._mesh_seen_t: Optional[float] = None  # when the face mesh last saw the face (carried across blocks)
         self._t: List[float] = []
         self._inst: Dict[str, List[float]] = {}
         self._pending: List[FeatureTable] = []
@@ -144,6 +146,9 @@ class PersonAnalyzer:
         track = self._rows(frames, self.person_id)
         customer = None if self.customer_id is None else self._rows(frames, self.customer_id)
         inst = instant_features(track, self.customer_side, customer)
+        inst["face_mesh_gap_s"], self._mesh_seen_t = mesh_gap(inst["face_mesh_seen"], track.timestamp_s,
+                                                             self._mesh_seen_t, self._still)
+        gate_face(inst, inst["face_mesh_gap_s"])  # before the gestures, the buffer and the temporal features
         self._gesture_events = []
         if self.gestures:
             hands = hand_features(track)
@@ -226,7 +231,7 @@ def analyze_track(track: LandmarkTrack, rules: RuleSet, still: bool = False,
     """
     check_detectors(rules)
     track, customer_track = smooth_track(track, rules.smoothing), smooth_track(customer_track, rules.smoothing)
-    table = _impose_posture(compute_features(track, customer_side, customer=customer_track), posture)
+    table = _impose_posture(compute_features(track, customer_side, customer=customer_track, still=still), posture)
     if baseline is None:
         baseline = calibrate(table, rules, calibration_window_s, still)
     engine = Engine(rules, track.person_id, baseline, still)
