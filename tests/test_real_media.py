@@ -39,7 +39,9 @@ MIN_F1_CHECK = {
     # found by the head-down branch, one hair brushing called a call); test_objects.py checks it raises no false one
 }
 MIN_F1_TUNE = {
-    "face-touch family": 0.8,  # 0.82 measured once matching became one to one (0.91 before: the scoring changed)
+    # 0.76 measured since a face the mesh has not seen for 2 s is not judged from the pose alone (features/touch.py
+    # MESH_GAP_S): the CCTV smoker's second touch is not judged (0.82 before; 0.91 before matching one to one)
+    "face-touch family": 0.75,
     "bad posture (lean back, slouch)": 0.85,
     "sit.upright": 0.85,
     "sit.lean_back": 0.85,
