@@ -8,6 +8,11 @@ in shoulder widths (the features' body scale). Printed for the `split: tune` ent
 face mesh found the face on that frame, and for the same entries with the head cut off
 (``scripts/augment_eval.py --aug nohead``: NOHEAD_RUNS), where every face the pose model reports is invented:
 n, p1, p5, p50, p95, p99 and the share of frames below a few bars.
+
+Then what the face gate (``features/touch.py`` ``MESH_GAP_S``) rests on: for mesh-less frames inside labelled
+face-touch episodes of tune videos, and for every invented face of the headless copies, the time since the face mesh
+last saw the face (the share within 2 s), and the face's height in pixels as the pose gives it (eyes to mouth, in
+face heights: ``skeleton.EYE_MOUTH_PER_SW`` and ``FACE_HEIGHT_PER_SW``), against the faces the mesh found.
 """
 from __future__ import annotations
 
@@ -24,10 +29,12 @@ sys.path.insert(0, str(REPO))
 
 from vision.evaluate import find_runs  # noqa: E402
 from vision.features import geometry as g  # noqa: E402
-from vision.features.skeleton import L_SH, R_SH, body_scale, face_in_picture, pose_points  # noqa: E402
+from vision.features.skeleton import (EYE_MOUTH_PER_SW, FACE_HEIGHT_PER_SW, L_EYE, L_SH, MOUTH_L, MOUTH_R,  # noqa: E402
+                                      R_EYE, R_SH, body_scale, face_in_picture, pose_points)
 from vision.io.cache import load_tracks  # noqa: E402
 
 LABELS = REPO.parent / "shared" / "media" / "labels.yaml"
+FACE_TOUCH = {"gesture.face_touch", "gesture.nose_pick", "gesture.teeth_pick", "gesture.hair", "gesture.makeup_mirror"}
 BARS = (0.0, 0.1, 0.2, 0.3, 0.4)
 
 
@@ -42,7 +49,24 @@ def head_above(track):
         return (shoulders - top) / scale, face_in_picture(track)
 
 
-def tune_tracks(labels: Path, runs: str):
+def since_mesh(track) -> np.ndarray:
+    """Seconds since the face mesh last saw the face, per row (inf: not yet)."""
+    seen, out, last = face_in_picture(track), np.full(len(track), np.inf), -np.inf
+    for i, t in enumerate(track.timestamp_s):
+        last = float(t) if seen[i] else last
+        out[i] = float(t) - last
+    return out
+
+
+def face_px(track) -> np.ndarray:
+    """The face's height in pixels from the pose's eyes and mouth (NaN where not seen)."""
+    pose = pose_points(track)
+    with np.errstate(all="ignore"):
+        eye_mouth = g.dist(g.mid(pose[:, L_EYE], pose[:, R_EYE]), g.mid(pose[:, MOUTH_L], pose[:, MOUTH_R]))
+    return eye_mouth / EYE_MOUTH_PER_SW * FACE_HEIGHT_PER_SW * track.image_wh[1]
+
+
+def tune_tracks(labels: Path, runs: str, with_clip: bool = False):
     doc = yaml.safe_load(labels.read_text(encoding="utf-8"))
     found = find_runs(runs)
     for clip in doc["clips"]:
@@ -52,7 +76,7 @@ def tune_tracks(labels: Path, runs: str):
         sid = json.loads((run / "run.json").read_text(encoding="utf-8"))["subject"]["id"]
         track = load_tracks(run).get(sid)
         if track is not None and len(track):
-            yield clip["file"], track
+            yield (clip if with_clip else clip["file"]), track
 
 
 def show(name: str, values: np.ndarray) -> None:
@@ -82,6 +106,32 @@ def main() -> int:
     if args.nohead:
         cut = [head_above(track)[0] for _, track in tune_tracks(Path(args.nohead_labels), args.nohead)]
         show("tune, head cut off (all invented)", np.concatenate(cut))
+    gaps, found_px = [], []
+    for clip, track in tune_tracks(Path(args.labels), args.runs, with_clip=True):
+        found_px.append(face_px(track)[face_in_picture(track)])
+        if clip.get("kind") == "image":
+            continue
+        eps = [(e["start"], e["end"]) for e in clip.get("events") or [] if e["rule"] in FACE_TOUCH]
+        inside = np.array([any(s <= t <= e for s, e in eps) for t in track.timestamp_s], dtype=bool)
+        face_seen = ~np.isnan(pose_points(track)[:, :11, 0]).all(axis=1)
+        gaps.append(since_mesh(track)[inside & ~face_in_picture(track) & face_seen])
+    touch = np.concatenate(gaps)
+    print(f"\nmesh-less frames inside labelled face touches (tune videos): n {touch.size}, the longest since a mesh "
+          f"frame {touch.max():.2f} s, within 2 s {100 * np.mean(touch <= 2.0):.0f} %")
+    found = np.concatenate(found_px)
+    found = found[~np.isnan(found)]
+    print(f"faces the mesh found (tune): n {found.size}, height p1 {np.percentile(found, 1):.0f} px, "
+          f"min {found.min():.0f} px")
+    if args.nohead:
+        inv_gap, inv_px = [], []
+        for _, track in tune_tracks(Path(args.nohead_labels), args.nohead):
+            face_seen = ~np.isnan(pose_points(track)[:, :11, 0]).all(axis=1) & ~face_in_picture(track)
+            inv_gap.append(since_mesh(track)[face_seen])
+            inv_px.append(face_px(track)[face_seen])
+        gap, px = np.concatenate(inv_gap), np.concatenate(inv_px)
+        px = px[~np.isnan(px)]
+        print(f"invented faces (headless copies): n {gap.size}, a mesh frame within 2 s {100 * np.mean(gap <= 2.0):.0f} %,"
+              f" under 40 px {100 * np.mean(px < 40):.0f} %, under 32 px {100 * np.mean(px < 32):.0f} %")
     return 0
 
 

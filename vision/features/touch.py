@@ -51,8 +51,8 @@ CHEW_HZ = (0.5, 3.0)
 #: mesh-less frame inside a labelled touch in a video came 1.8 s or less after a mesh frame. With the head out of
 #: the picture the pose model puts an invented face on the torso (at or below the shoulders, visibility ~1.0), and
 #: the hands there read as touches: the tune videos with the head cut off (scripts/augment_eval.py --aug nohead)
-#: had a mesh frame within 2 s on 16 % of their invented-face frames. A still photo has no before: its pose face
-#: is taken as it is (scripts/measure_head.py).
+#: had a mesh frame within 2 s on 14 % of their invented-face frames (both: scripts/measure_head.py). A still photo
+#: has no before: its pose face is taken as it is.
 MESH_GAP_S = 2.0
 #: The features measured against the face that are not judged where the face is not evidenced (see
 #: :func:`gate_face`): every hand-to-face distance and margin, the hand height against the chin, the hand's size
