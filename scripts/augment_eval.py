@@ -27,6 +27,7 @@ side bias; one that drops under ``half`` leans on resolution.
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -40,6 +41,8 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 sys.path.insert(0, str(REPO))
 
+from vision.evaluate import find_runs  # noqa: E402
+from vision.io.cache import load_tracks  # noqa: E402
 from vision.io.frames import FrameSource  # noqa: E402
 from vision.io.video_out import fps_fraction  # noqa: E402
 
@@ -74,13 +77,9 @@ def transform(name: str, top: float = 0.0) -> Callable[[np.ndarray], np.ndarray]
 def face_bottom(runs: Path, labels_dir: Path, clip_file: str):
     """The subject's lowest face point over the file (a share of the height) in the original's run, None: no run or
     no face seen."""
-    from vision.evaluate import find_runs
-    from vision.io.cache import load_tracks
-
     run = find_runs(runs).get((labels_dir / clip_file).resolve())
     if run is None:
         return None
-    import json
     sid = json.loads((run / "run.json").read_text(encoding="utf-8"))["subject"]["id"]
     track = load_tracks(run).get(sid)
     if track is None:

@@ -111,7 +111,7 @@ def reanalysis(run_dir: str, repeats: int = 5) -> float:
 def streaming_cost(run_dir: str, block: int, repeats: int = 3) -> float:
     """ms per frame of the streaming analyzer (features, rules, gestures) fed the run's cached frames one by one,
     judging them in blocks of ``block``: the judging cost of ``analyze`` without the models."""
-    from vision.detect.landmarks import PERSON_ARRAYS, FrameLandmarks, PersonLandmarks
+    from vision.detect.landmarks import FrameLandmarks
     from vision.io.cache import load_meta, load_tracks
     from vision.judge.analyzer import PersonAnalyzer
     from vision.judge.rules import load_rules
@@ -119,7 +119,7 @@ def streaming_cost(run_dir: str, block: int, repeats: int = 3) -> float:
     rules = load_rules(REPO / "rules.yaml")
     track = load_tracks(run_dir)[0]
     frames = [FrameLandmarks(int(track.frame_index[i]), float(track.timestamp_s[i]),
-                             [PersonLandmarks(0, **{n: getattr(track, n)[i] for n in PERSON_ARRAYS})])
+                             [track.person_at(i)])
               for i in range(len(track))]
     times = []
     for _ in range(repeats):
@@ -136,7 +136,7 @@ def tiled_cache(run_dir: str, times: int, out: str) -> str:
     """The run's landmark cache repeated ``times`` times end to end: a long recording's cache."""
 
     from vision.io.cache import LandmarkCacheWriter, load_meta, load_tracks
-    from vision.detect.landmarks import PERSON_ARRAYS, FrameLandmarks, PersonLandmarks
+    from vision.detect.landmarks import FrameLandmarks
 
     meta = load_meta(run_dir)
     track = load_tracks(run_dir)[0]
@@ -144,7 +144,7 @@ def tiled_cache(run_dir: str, times: int, out: str) -> str:
     w = LandmarkCacheWriter(out, tuple(meta["image_wh"]), meta)
     for k in range(times):
         for i in range(len(track)):
-            person = PersonLandmarks(0, **{n: getattr(track, n)[i] for n in PERSON_ARRAYS})
+            person = track.person_at(i)
             seen = not np.isnan(person.pose_xyz).all()
             w.append(FrameLandmarks(int(track.frame_index[i]) + k * 100000, float(track.timestamp_s[i]) + k * span,
                                     [person] if seen else []))

@@ -28,7 +28,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from tune_data import tune_args, tune_subjects  # noqa: E402
-from vision.detect.landmarks import PersonLandmarks  # noqa: E402
 from vision.detect.objects import (GROUP_OF, RAW_FLOOR, ObjectDetector, crop_boxes, default_model_path,  # noqa: E402
                                    merge_crops)
 from vision.io.cache import load_meta  # noqa: E402
@@ -84,8 +83,7 @@ def main() -> int:
                 i = rows_of.get(frame.index)
                 if i is None:
                     continue
-                person = PersonLandmarks(track.person_id, **{n: getattr(track, n)[i] for n in (
-                    "pose_xyz", "pose_visibility", "pose_world_xyz", "face_xyz", "left_hand_xyz", "right_hand_xyz")})
+                person = track.person_at(i)
                 crops = crop_boxes(person, wh, subject_scale_px(person, wh))
                 if not crops:
                     continue

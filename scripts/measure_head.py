@@ -17,24 +17,23 @@ face heights: ``skeleton.EYE_MOUTH_PER_SW`` and ``FACE_HEIGHT_PER_SW``), against
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "scripts"))
 
-from vision.evaluate import find_runs  # noqa: E402
+from tune_data import tune_subjects  # noqa: E402
+from vision.evaluate import FACE_TOUCH_FAMILY  # noqa: E402
 from vision.features import geometry as g  # noqa: E402
+from vision.features.touch import mesh_gap  # noqa: E402
 from vision.features.skeleton import (EYE_MOUTH_PER_SW, FACE_HEIGHT_PER_SW, L_EYE, L_SH, MOUTH_L, MOUTH_R,  # noqa: E402
                                       R_EYE, R_SH, body_scale, face_in_picture, pose_points)
-from vision.io.cache import load_tracks  # noqa: E402
 
 LABELS = REPO.parent / "shared" / "media" / "labels.yaml"
-FACE_TOUCH = {"gesture.face_touch", "gesture.nose_pick", "gesture.teeth_pick", "gesture.hair", "gesture.makeup_mirror"}
 BARS = (0.0, 0.1, 0.2, 0.3, 0.4)
 
 
@@ -50,12 +49,9 @@ def head_above(track):
 
 
 def since_mesh(track) -> np.ndarray:
-    """Seconds since the face mesh last saw the face, per row (inf: not yet)."""
-    seen, out, last = face_in_picture(track), np.full(len(track), np.inf), -np.inf
-    for i, t in enumerate(track.timestamp_s):
-        last = float(t) if seen[i] else last
-        out[i] = float(t) - last
-    return out
+    """Seconds since the face mesh last saw the face, per row (inf: not yet), as the face gate counts them."""
+    gap = mesh_gap(face_in_picture(track).astype(float), track.timestamp_s)[0]
+    return np.where(np.isnan(gap), np.inf, gap)
 
 
 def face_px(track) -> np.ndarray:
@@ -66,17 +62,10 @@ def face_px(track) -> np.ndarray:
     return eye_mouth / EYE_MOUTH_PER_SW * FACE_HEIGHT_PER_SW * track.image_wh[1]
 
 
-def tune_tracks(labels: Path, runs: str, with_clip: bool = False):
-    doc = yaml.safe_load(labels.read_text(encoding="utf-8"))
-    found = find_runs(runs)
-    for clip in doc["clips"]:
-        run = found.get((labels.parent / clip["file"]).resolve())
-        if clip.get("split") != "tune" or run is None:
-            continue
-        sid = json.loads((run / "run.json").read_text(encoding="utf-8"))["subject"]["id"]
-        track = load_tracks(run).get(sid)
-        if track is not None and len(track):
-            yield (clip if with_clip else clip["file"]), track
+def tune_tracks(labels: Path, runs: str):
+    """(labels entry, subject's track) of every tune entry with a complete run."""
+    for run in tune_subjects(labels, runs):
+        yield run.clip, run.track
 
 
 def show(name: str, values: np.ndarray) -> None:
@@ -107,11 +96,11 @@ def main() -> int:
         cut = [head_above(track)[0] for _, track in tune_tracks(Path(args.nohead_labels), args.nohead)]
         show("tune, head cut off (all invented)", np.concatenate(cut))
     gaps, found_px = [], []
-    for clip, track in tune_tracks(Path(args.labels), args.runs, with_clip=True):
+    for clip, track in tune_tracks(Path(args.labels), args.runs):
         found_px.append(face_px(track)[face_in_picture(track)])
         if clip.get("kind") == "image":
             continue
-        eps = [(e["start"], e["end"]) for e in clip.get("events") or [] if e["rule"] in FACE_TOUCH]
+        eps = [(e["start"], e["end"]) for e in clip.get("events") or [] if e["rule"] in FACE_TOUCH_FAMILY]
         inside = np.array([any(s <= t <= e for s, e in eps) for t in track.timestamp_s], dtype=bool)
         face_seen = ~np.isnan(pose_points(track)[:, :11, 0]).all(axis=1)
         gaps.append(since_mesh(track)[inside & ~face_in_picture(track) & face_seen])

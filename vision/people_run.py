@@ -251,8 +251,7 @@ def frames_of(tracks: Dict[int, LandmarkTrack]) -> List[FrameLandmarks]:
     first = next(iter(tracks.values()))
     out = []
     for i in range(len(first)):
-        people = [PersonLandmarks(pid, **{n: getattr(tr, n)[i] for n in PERSON_ARRAYS})
-                  for pid, tr in sorted(tracks.items()) if np.isfinite(tr.pose_xyz[i]).any()]
+        people = [tr.person_at(i) for _, tr in sorted(tracks.items()) if np.isfinite(tr.pose_xyz[i]).any()]
         out.append(FrameLandmarks(int(first.frame_index[i]), float(first.timestamp_s[i]), people))
     return out
 

@@ -119,6 +119,10 @@ class LandmarkTrack:
         out[..., 0] *= self.aspect
         return out
 
+    def person_at(self, i: int) -> "PersonLandmarks":
+        """Row ``i`` as one frame's :class:`PersonLandmarks` (every array, object hits included)."""
+        return PersonLandmarks(self.person_id, **{n: getattr(self, n)[i] for n in PERSON_ARRAYS})
+
     def slice(self, start: int, stop: int) -> "LandmarkTrack":
         return LandmarkTrack(self.person_id, self.image_wh, self.timestamp_s[start:stop],
                              self.frame_index[start:stop],
