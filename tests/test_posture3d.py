@@ -119,6 +119,33 @@ def test_unseen_hips_give_nan_angles_and_the_trunk_rules_are_not_judged(repo_rul
     assert engine.judged_s["sit.lean_back"] == 0.0
 
 
+@pytest.mark.parametrize("facing", VIEWS)
+@pytest.mark.parametrize("pitch", [100.0, 115.0])
+def test_a_bow_past_90_deg_stays_forward_and_upright_sideways(facing, pitch):
+    """The head bows with the trunk, so past 90 deg the nose points back along the horizontal: the sign must come
+    from the chest's normal (a standing man's deep bend read -102 deg, a lean back, before)."""
+    f = feats(dict(facing=facing, trunk_pitch_deg=pitch))
+    assert f["trunk_flexion_deg"] == pytest.approx(pitch, abs=DEG)
+    assert f["trunk_lateral_deg"] == pytest.approx(0.0, abs=DEG)  # not 180: out of the sagittal plane, not in a
+    assert f["neck_flexion_3d_deg"] == pytest.approx(0.0, abs=DEG)  # frontal plane the trunk lies across
+
+
+@pytest.mark.parametrize("facing", VIEWS)
+@pytest.mark.parametrize("pitch", [125.0, 175.0, -130.0])
+def test_a_trunk_past_the_plausible_bound_is_not_judged(facing, pitch, repo_rules):
+    """Upside down (the pose model's skeleton when the head is cut off) is nobody sitting or standing: every
+    posture feature is NaN, and the posture rules are not judged there."""
+    f = feats(dict(facing=facing, trunk_pitch_deg=pitch))
+    for name in ("trunk_flexion_deg", "trunk_lateral_deg", "neck_flexion_3d_deg", "trunk_pitch_deg",
+                 "neck_flexion_deg", "head_height", "head_forward"):
+        assert np.isnan(f[name]), name
+    fired, engine = rules_fired(segments((4.0, dict(facing=facing)), (3.0, dict(facing=facing, trunk_pitch_deg=pitch))),
+                                repo_rules)
+    assert not fired & {"sit.slouch", "sit.lean_back"}
+    for rule in ("sit.slouch", "sit.lean_back"):
+        assert engine.judged_s[rule] == pytest.approx(4.0, abs=0.2)  # the upright stretch only
+
+
 def test_unseen_ears_leave_the_trunk_and_drop_only_the_neck():
     p = make_person(trunk_pitch_deg=-25.0)
     vis = p.pose_visibility.copy()

@@ -55,15 +55,21 @@ def posture(track: LandmarkTrack, pose: np.ndarray, scale: np.ndarray) -> Dict[s
     side = profile > SIDE_VIEW
     facing = np.clip((pose[:, NOSE, 0] - ear_any[:, 0]) / (0.25 * scale), -1.0, 1.0)  # nose ahead of the ears
     w = track.pose_world_xyz
-    body3d, faces = posture3d_features(w, pose)
+    body3d, faces, trunk_ok = posture3d_features(w, pose)
     # Which image side is forward in a side view: from the body's 3-D shoulder-and-hip line (a head turned toward
     # the camera moves the nose, not the body); the nose-ear offset only where the world landmarks are not seen.
     side_sign = np.where(np.isnan(faces), np.sign(facing), faces)
     image_angle = g.angle_from_vertical_deg(trunk)
+    # A trunk past posture3d.TRUNK_MAX_INCLINE_DEG in 3-D is a skeleton the pose model invented: no posture feature
+    # is judged on it. (Not the picture's trunk: a deep bow toward the camera points it straight down.)
+    invented = ~trunk_ok
+    image_angle[invented] = np.nan
+    body3d = {name: np.where(invented, np.nan, angle) for name, angle in body3d.items()}
     w_ok = (track.pose_visibility[:, [L_SH, R_SH, L_HIP, R_HIP]] >= MIN_VISIBILITY).all(axis=1)
     head = ear_any - sh
     cross = trunk[:, 0] * head[:, 1] - trunk[:, 1] * head[:, 0]
     neck = g.angle_between_deg(head, trunk) * np.sign(cross) * side_sign
+    neck[invented] = np.nan
     shoulder_line = pose[:, L_SH] - pose[:, R_SH]
     wl = w[:, L_SH] - w[:, R_SH]
     torso_yaw = np.degrees(np.abs(np.arctan2(wl[:, 2], np.abs(wl[:, 0]))))
@@ -74,11 +80,11 @@ def posture(track: LandmarkTrack, pose: np.ndarray, scale: np.ndarray) -> Dict[s
         "upper_body_only": np.where(shoulders_seen, (~hips_seen).astype(float), np.nan),
         "profile": profile, "facing": facing,
         "trunk_pitch_deg": np.where(side, image_angle * side_sign, np.nan),
-        "head_height": np.where(side, np.nan, (sh[:, 1] - ear_any[:, 1]) / scale),
+        "head_height": np.where(side | invented, np.nan, (sh[:, 1] - ear_any[:, 1]) / scale),
         "nose_below_ears": (pose[:, NOSE, 1] - ear_any[:, 1]) / scale,
         "trunk_side_deg": np.abs(image_angle) * (1.0 - profile),
         "neck_flexion_deg": np.where(side, neck, np.nan),
-        "head_forward": np.where(side, (ear_any[:, 0] - sh[:, 0]) * side_sign / scale, np.nan),
+        "head_forward": np.where(side & ~invented, (ear_any[:, 0] - sh[:, 0]) * side_sign / scale, np.nan),
         "shoulder_tilt_deg": np.degrees(np.abs(np.arctan2(shoulder_line[:, 1], np.abs(shoulder_line[:, 0])))),
         "torso_yaw_deg": torso_yaw,
         **body3d,
