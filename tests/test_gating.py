@@ -119,3 +119,34 @@ def test_seated_at_a_table_with_the_legs_hidden_is_never_called_standing():
     table = compute_features(make_track([replace(person, pose_xyz=pose, pose_visibility=vis)] * 5))
     assert not (table["standing_now"] == 1.0).any()
     assert not (table["standing"] == 1.0).any()
+
+
+def _side_legs(thigh_deg: float):
+    """A person seen side-on with the whole leg in the picture, thighs ``thigh_deg`` from vertical (0 standing)."""
+    from builders import with_legs
+
+    return with_legs(make_person(facing="right", hip_px=(300, 150), px_per_m=200.0), thigh_deg, 200.0)
+
+
+def test_one_frames_leg_reading_does_not_turn_a_standing_person_into_a_sitting_one():
+    """One frame of seated legs inside a standing stretch (a glitch of the pose model) leaves the decision standing;
+    two in a row within a second (table.CONFIRM_S) change it."""
+    stand, sit = _side_legs(0.0), _side_legs(90.0)
+    once = compute_features(make_track([stand] * 20 + [sit] + [stand] * 20))
+    assert once["standing_now"][20] == 0.0  # the reading is there
+    assert np.all(once["standing"][1:] == 1.0)  # the first reading waits for a second one
+    twice = compute_features(make_track([stand] * 20 + [sit] * 2 + [stand] * 20))
+    assert twice["standing"][21] == 0.0 and twice["standing"][23] == 1.0
+
+
+def test_a_photo_is_decided_on_its_one_leg_reading():
+    sit = _side_legs(90.0)
+    assert compute_features(make_track([sit]), still=True)["standing"][0] == 0.0
+    assert np.isnan(compute_features(make_track([sit]))["standing"][0])  # one frame of a video: not yet
+
+
+def test_a_thigh_pointing_up_past_120_deg_is_no_seat():
+    """A knee well above the hip (legs the pose model invented) is no sitting reading; a low seat's 110 deg is."""
+    table = compute_features(make_track([_side_legs(140.0), _side_legs(110.0)]))
+    assert np.isnan(table["standing_now"][0]) and table["standing_now"][1] == 0.0
+    assert table["thigh_incline_deg"][0] == pytest.approx(140.0, abs=1.0)

@@ -40,6 +40,11 @@ MAX_WINDOW_S = 10.0
 AT_MOUTH, AWAY_FROM_MOUTH = 0.12, 0.3
 #: The sitting/standing decision holds this long when the legs leave the view.
 POSTURE_HOLD_S = 5.0
+#: A leg reading (``standing_now``) counts only when another reading within this long before it agrees: one frame's
+#: legs are not a posture. On the tune split the seated cashier had one "standing" reading (a straight knee for one
+#: frame, 1.7 s in), and it held "standing" for the 5 s above: no sitting rule judged him. 1 s: ten readings at 10
+#: fps; a real change is delayed by one reading. A still (one picture) keeps its one reading.
+CONFIRM_S = 1.0
 
 TEMPORAL_FEATURES: Dict[str, tuple] = {  # one (unit, description) line a feature, the same table shape in every feature module: data, not logic
     "hand_at_mouth": ("0/1", "a hand is at the mouth: came within 0.12, not yet farther than 0.3 (state)"),
@@ -52,8 +57,9 @@ TEMPORAL_FEATURES: Dict[str, tuple] = {  # one (unit, description) line a featur
     "hand_mouth_time_3s": ("s", "time a hand was at the mouth in the trailing 3 s"),
     "hip_sway_2s": ("shoulder widths", "std of the hip centre across the image over the trailing 2 s"),
     "eye_open_1s": ("eye widths", "eye_open averaged over the trailing 1 s (a blink barely moves it; lowered eyes do)"),
-    "standing": ("0/1", "the posture decision: the last standing_now seen in the trailing 5 s (1 standing, 0 sitting, "
-                 "NaN unknown); sit.* rules apply unless standing, stand.* rules only when standing"),
+    "standing": ("0/1", "the posture decision: the last standing_now seen in the trailing 5 s that another reading in "
+                 "the 1 s before it agrees with (1 standing, 0 sitting, NaN unknown); sit.* rules apply unless "
+                 "standing, stand.* rules only when standing"),
 }
 
 #: name -> (unit, description), for every feature.
@@ -117,12 +123,28 @@ def mouth_state(dist: np.ndarray, previous: bool = False) -> np.ndarray:
     return out
 
 
-def temporal_features(values: Dict[str, np.ndarray], t: np.ndarray, from_index: int = 0) -> Dict[str, np.ndarray]:
+def confirmed(readings: np.ndarray, t: np.ndarray, window_s: float, still: bool = False) -> np.ndarray:
+    """Each seen 0/1 reading kept where another seen reading in the ``window_s`` before it (or at its time) agrees,
+    NaN elsewhere (causal). ``still``: one picture, its readings kept as they are."""
+    r = np.asarray(readings, dtype=np.float64)
+    if still:
+        return r.copy()
+    out = np.full(len(r), np.nan)
+    starts = np.searchsorted(t, t - window_s, side="left")
+    for v in (0.0, 1.0):
+        agree = np.cumsum(r == v)  # readings equal to v up to each row, itself included
+        in_window = agree - np.where(starts > 0, agree[np.maximum(starts - 1, 0)], 0)
+        out[(r == v) & (in_window >= 2)] = v
+    return out
+
+
+def temporal_features(values: Dict[str, np.ndarray], t: np.ndarray, from_index: int = 0,
+                      still: bool = False) -> Dict[str, np.ndarray]:
     """Trailing-window features for rows ``from_index`` on.
 
     ``values`` holds the instantaneous features of the rows so far and, if the
     caller carries it, the ``hand_at_mouth`` state column (computed here when
-    absent).
+    absent). ``still``: a photo (its one leg reading decides the posture).
     """
     at_mouth = values.get("hand_at_mouth")
     if at_mouth is None:
@@ -137,7 +159,8 @@ def temporal_features(values: Dict[str, np.ndarray], t: np.ndarray, from_index: 
         "hand_mouth_time_3s": g.trailing_sum(on * dt, t, 3.0, from_index),
         "hip_sway_2s": g.trailing_std(values["hip_x"], t, 2.0, from_index) / values["body_scale"][from_index:],
         "eye_open_1s": g.trailing_mean(values["eye_open"], t, 1.0, from_index),
-        "standing": g.trailing_last(values["standing_now"], t, POSTURE_HOLD_S, from_index),
+        "standing": g.trailing_last(confirmed(values["standing_now"], t, CONFIRM_S, still), t, POSTURE_HOLD_S,
+                                    from_index),
         **motion_features(values, t, from_index),
         **pair_temporal(values, t, from_index),
         **object_temporal(values, t, from_index),
@@ -183,7 +206,7 @@ def compute_features(track: LandmarkTrack, customer_side: Optional[str] = None,
     gate_face(values, values["face_mesh_gap_s"])
     if at_mouth_before is not None:
         values["hand_at_mouth"] = mouth_state(values["hand_mouth_dist"], at_mouth_before).astype(float)
-    values.update(temporal_features(values, track.timestamp_s))
+    values.update(temporal_features(values, track.timestamp_s, still=still))
     missing = set(FEATURES) - set(values)
     assert not missing, f"features documented but not computed: {sorted(missing)}"
     return FeatureTable(track.timestamp_s.copy(), track.frame_index.copy(), values)

@@ -170,7 +170,7 @@ class PersonAnalyzer:
         t = np.asarray(self._t)
         buf = {k: np.asarray(v) for k, v in self._inst.items()}
         values = {k: v[-n:] for k, v in buf.items()}
-        values.update(temporal_features(buf, t, from_index=len(t) - n))
+        values.update(temporal_features(buf, t, from_index=len(t) - n, still=self._still))
         return _impose_posture(FeatureTable(track.timestamp_s.copy(), track.frame_index.copy(), values),
                                self.posture)
 
