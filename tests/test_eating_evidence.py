@@ -1,5 +1,7 @@
 """Eating needs evidence (issue 7): repeated hand-to-mouth trips count as eating only with chewing after them
 or a cup or food at the mouth; trips alone (make-up, a hand back and forth to the face) are not eating."""
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -73,3 +75,33 @@ def test_repeated_trips_with_food_at_the_mouth_are_eating_with_food_in_the_hand_
     in_hand = object_runs([with_object(p, "food", crop="right_hand", box=(0.85, 0.8, 0.95, 0.95)) for p in trips])
     assert eating(at_mouth)
     assert not eating(in_hand)
+
+
+def _gripping(person):
+    """Only the pose's hand points, on the lips (as on the tune drinking clip, 0.01 SW away): the hand model has
+    lost the hand gripping a cup."""
+    pose = person.pose_xyz.copy()
+    lips = pose[[9, 10]].mean(axis=0)
+    for k in (16, 18, 20, 22):  # right wrist, pinky, index, thumb
+        pose[k] = lips + (pose[k] - pose[20]) * 0.3  # the hand's shape kept, shrunk onto the lips
+    return dataclasses.replace(person, pose_xyz=pose)
+
+
+def test_a_drink_held_at_the_lips_is_eating_when_the_hand_model_loses_the_hand(rules):
+    """Held at the lips for 3 s with only the pose's hand points (the hand model loses a hand gripping a cup):
+    eating, as the same hold seen by the hand model is. Not read, the hand's size against the face passes; read
+    and far larger than the face allows (a hand held in front, nearer the camera), it does not."""
+    def eating(hold):
+        people = [make_person(hand_at="lap")] * 10 + [hold] * 30
+        events, _, _ = analyze_track(_track(people), rules, baseline={})
+        return "gesture.eating" in {e.rule for e in events}
+    lost = _gripping(make_person(hand_at="mouth", hand_model=False))
+    table = compute_features(_track([lost]))
+    assert np.isnan(table["hand_face_size"][0]) and table["hand_mouth_dist"][0] < 0.05
+    assert eating(make_person(hand_at="mouth")) and eating(lost)
+    held = make_person(hand_at="mouth")
+    big = held.right_hand_xyz.copy()
+    big[:, :2] = big[8, :2] + 3.0 * (big[:, :2] - big[8, :2])  # three times larger about the fingertip on the lips
+    in_front = dataclasses.replace(held, right_hand_xyz=big)
+    assert compute_features(_track([in_front]))["hand_face_size"][0] > 0.68
+    assert not eating(in_front)
