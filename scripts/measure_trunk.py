@@ -9,7 +9,8 @@ For the subject of every complete tune run (``check`` is never read), the trunk 
 pose model gave it, before any bound: its angle from straight up in 3-D (world landmarks), in the person's sagittal
 plane (unsigned ``trunk_flexion_deg``), and in the picture; max and how many frames pass the bound. The bound reads
 the first two only: the picture's trunk of a deep bow toward the camera points straight down. Then the thigh (hip
--> knee, in the picture) from straight down, the leg reading's angle (``thigh_incline_deg``), max. ``--nohead`` reads the runs of the copies with the head cut off
+-> knee, in the picture) from straight down, the leg reading's angle (``thigh_incline_deg``), max, and the frames
+where its bound drops the reading. ``--nohead`` reads the runs of the copies with the head cut off
 (``scripts/augment_eval.py --aug nohead``), where the pose model invents the skeleton, the same way.
 """
 import sys

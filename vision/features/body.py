@@ -20,9 +20,10 @@ from vision.features.skeleton import (L_ANKLE, L_EAR, L_HIP, L_KNEE, L_SH, L_WR,
 SIDE_VIEW = 0.6
 #: A thigh more than this from straight down (the knee 30 deg above the hip's level) is on no seat: the leg reading
 #: is unknown there, not "sitting" (geometry, as posture3d.TRUNK_MAX_INCLINE_DEG). Only a thigh long enough in the
-#: picture to point somewhere (0.4 torso lengths, the foreshortening bar of the sitting reading) is read so. Tune: seated thighs reach 99 deg
-#: (the side-view sequence); past 120 only legs the pose model invented: a waist-up TED speaker's first 0.5 s
-#: (123-154 deg, read as sitting) and the arm-wrestlers' legs under the table (``scripts/measure_trunk.py``).
+#: picture to point somewhere (0.4 torso lengths, the foreshortening bar of the sitting reading) is read so. Tune:
+#: seated thighs reach 99 deg (the side-view sequence); past 120 only legs the pose model invented: a waist-up TED
+#: speaker's first 0.5 s (123-154 deg, read as sitting) and the arm-wrestlers' legs under the table
+#: (``scripts/measure_trunk.py``).
 THIGH_MAX_INCLINE_DEG = 120.0
 
 BODY_FEATURES: Dict[str, tuple] = {  # one (unit, description) line a feature, the same table shape in every feature module: data, not logic
@@ -69,8 +70,7 @@ def posture(track: LandmarkTrack, pose: np.ndarray, scale: np.ndarray) -> Dict[s
     # A trunk past posture3d.TRUNK_MAX_INCLINE_DEG in 3-D is a skeleton the pose model invented: no posture feature
     # is judged on it. (Not the picture's trunk: a deep bow toward the camera points it straight down.)
     invented = ~trunk_ok
-    image_angle[invented] = np.nan
-    body3d = {name: np.where(invented, np.nan, angle) for name, angle in body3d.items()}
+    image_angle[invented] = np.nan  # (posture3d_features has left its own angles NaN there)
     w_ok = (track.pose_visibility[:, [L_SH, R_SH, L_HIP, R_HIP]] >= MIN_VISIBILITY).all(axis=1)
     head = ear_any - sh
     cross = trunk[:, 0] * head[:, 1] - trunk[:, 1] * head[:, 0]

@@ -26,8 +26,9 @@ and in the picture, as :func:`~vision.features.skeleton.pose_points` decides): t
 both hips, the neck also both ears; otherwise the angle is NaN and no rule is judged on it.
 
 A trunk that points more than :data:`TRUNK_MAX_INCLINE_DEG` from straight up (the shoulders well below the hips),
-in 3-D or in the sagittal plane, is no sitting or standing person: the pose model has invented the skeleton (the head cut off by the frame's top
-edge turns it upside down), and every angle of this module is NaN there (:func:`plausible_trunk`).
+in 3-D or in the sagittal plane, is no sitting or standing person: the pose model has invented the skeleton (the
+head cut off by the frame's top edge turns it upside down), and every angle of this module is NaN there
+(:func:`plausible_trunk`).
 """
 from __future__ import annotations
 
