@@ -27,16 +27,18 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 from tune_data import judge_as_run, tune_args, tune_subjects  # noqa: E402
 from vision.evaluate import FACE_TOUCH_FAMILY  # noqa: E402
+from measure_rule_thresholds import comparisons  # noqa: E402
 from vision.judge.rules import load_rules  # noqa: E402
 
 HAND, HEAD = list(range(15, 23)), list(range(0, 11))  # pose points: wrists and fingers; nose to mouth
-CONTACT = 0.09  # face_touch's hand_face_dist bar (rules.yaml)
 
 
 def main() -> int:
     args = tune_args(__doc__.splitlines()[0]).parse_args()
     warnings.simplefilter("ignore", RuntimeWarning)
     rules = load_rules(args.rules)
+    touch = next(r for r in rules.rules if r.id == "gesture.face_touch")
+    contact = next(c.enter for _, c in comparisons(touch.condition) if c.feature == "hand_face_dist")  # its bar
     rows = {"in": [], "out": []}
     for run in tune_subjects(Path(args.labels), args.runs):
         _, _, table = judge_as_run(run, rules)
@@ -49,7 +51,7 @@ def main() -> int:
                  if e["rule"] in FACE_TOUCH_FAMILY]
         if set(run.clip.get("present") or []) & set(FACE_TOUCH_FAMILY):
             spans.append((-np.inf, np.inf))
-        for i in np.flatnonzero(table["hand_face_dist"] < CONTACT):
+        for i in np.flatnonzero(table["hand_face_dist"] < contact):
             side = "in" if any(a <= t[i] <= b for a, b in spans) else "out"
             rows[side].append((gap[i], depth[i], table["face_mesh_seen"][i]))
     print(f"tune frames with a hand on the face in the picture (runs {args.runs})")

@@ -26,7 +26,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 from tune_data import tune_args, tune_subjects  # noqa: E402
 from vision.features import geometry as g  # noqa: E402
 from vision.features.posture3d import TRUNK_MAX_INCLINE_DEG, angle_in_plane, body_frame, incline_deg  # noqa: E402
-from vision.features.body import THIGH_MAX_INCLINE_DEG, legs_and_arms  # noqa: E402
+from vision.features.body import FORESHORTENED, THIGH_MAX_INCLINE_DEG, legs_and_arms  # noqa: E402
 from vision.features.skeleton import L_HIP, L_SH, R_HIP, R_SH, body_scale, pose_points  # noqa: E402
 
 
@@ -49,7 +49,7 @@ def thigh_incline(track):
     with np.errstate(all="ignore"):
         legs = legs_and_arms(pose, body_scale(track, pose), np.zeros(len(track)))
         incline = legs["thigh_incline_deg"]
-        return incline, (incline > THIGH_MAX_INCLINE_DEG) & (legs["thigh_ratio"] >= 0.4)
+        return incline, (incline > THIGH_MAX_INCLINE_DEG) & (legs["thigh_ratio"] >= FORESHORTENED)
 
 
 def report(title: str, labels: Path, runs: str) -> None:

@@ -77,8 +77,9 @@ def test_two_detector_runs_in_four_confirm_a_phone_held_at_the_chest_and_one_is_
     about 4 in the trailing 2 s confirm a phone (vote 0.5); one run in four (0.25) is a stray hit, as no run is."""
     bowed = make_person(hand_at="chest", hand_dist=0.3, neck_flexion_deg=30)
 
-    def phone(every_fourth):  # the runs (one every 5 frames) that see a phone, of each four; the head level as the
-        runs = [with_object(bowed, "phone" if (i // 5) % 4 in every_fourth else None) for i in range(40)]  # neutral
+    def phone(every_fourth):
+        """Of each four detector runs (one every 5 frames), those that see a phone; the head level is the neutral."""
+        runs = [with_object(bowed, "phone" if (i // 5) % 4 in every_fourth else None) for i in range(40)]
         events, _, table = analyze_track(_track(object_runs(runs)), rules, baseline={"head_pitch_deg": 0.0})
         return "gesture.phone" in {e.rule for e in events}, np.nanmax(table["phone_vote_2s"])
 

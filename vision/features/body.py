@@ -20,11 +20,14 @@ from vision.features.skeleton import (L_ANKLE, L_EAR, L_HIP, L_KNEE, L_SH, L_WR,
 SIDE_VIEW = 0.6
 #: A thigh more than this from straight down (the knee 30 deg above the hip's level) is on no seat: the leg reading
 #: is unknown there, not "sitting" (geometry, as posture3d.TRUNK_MAX_INCLINE_DEG). Only a thigh long enough in the
-#: picture to point somewhere (0.4 torso lengths, the foreshortening bar of the sitting reading) is read so. Tune:
+#: picture to point somewhere (:data:`FORESHORTENED`, the bar of the sitting reading) is read so. Tune:
 #: seated thighs reach 99 deg (the side-view sequence); past 120 only legs the pose model invented: a waist-up TED
 #: speaker's first 0.5 s (123-154 deg, read as sitting) and the arm-wrestlers' legs under the table
 #: (``scripts/measure_trunk.py``).
 THIGH_MAX_INCLINE_DEG = 120.0
+#: A thigh shorter than this many torso lengths in the picture points toward (or away from) the camera: a seated
+#: person seen from the front (the sitting reading), and a thigh whose direction in the picture means nothing.
+FORESHORTENED = 0.4
 
 BODY_FEATURES: Dict[str, tuple] = {  # one (unit, description) line a feature, the same table shape in every feature module: data, not logic
     "profile": ("0..1", "how side-on the torso is: 1 - shoulder width / body_scale (0 front, 1 profile)"),
@@ -111,13 +114,13 @@ def legs_and_arms(pose: np.ndarray, scale: np.ndarray, profile: np.ndarray) -> D
     ratio = g.row_nanmedian(np.stack(thigh_len, 1)) / torso
     knee = g.row_nanmedian(np.stack(knee_ang, 1))
     with np.errstate(invalid="ignore"):
-        sitting = (incline > 50) | (ratio < 0.4) | (knee < 120)
+        sitting = (incline > 50) | (ratio < FORESHORTENED) | (knee < 120)
         # Standing needs the whole leg seen, hip to ankle, straight: a thigh alone can be one the pose model
         # invented under a table (a seated woman at a restaurant table was called standing on her thighs).
         standing = (incline < 25) & (ratio > 0.5) & (knee >= 150)
     decision = np.where(standing, 1.0, np.where(sitting, 0.0, np.nan))
     with np.errstate(invalid="ignore"):  # a knee far above the hip: invented legs; a thigh foreshortened toward the
-        decision[(incline > THIGH_MAX_INCLINE_DEG) & (ratio >= 0.4)] = np.nan  # camera has no direction to read
+        decision[(incline > THIGH_MAX_INCLINE_DEG) & (ratio >= FORESHORTENED)] = np.nan  # camera: no direction
     front = profile < 0.5
     hip_w = g.dist(pose[:, L_HIP], pose[:, R_HIP])
     feet = np.where(front, g.dist(pose[:, L_ANKLE], pose[:, R_ANKLE]) / hip_w, np.nan)
