@@ -95,6 +95,17 @@ def test_a_hand_on_the_cheek_with_no_phone_is_a_face_touch_not_a_call(rules):
         assert "gesture.face_touch" in fired and "gesture.phone" not in fired, where
 
 
+def test_a_hand_on_the_nose_mouth_or_eyes_is_a_touch_even_where_the_detector_calls_it_a_phone(rules):
+    """The detector reads a hand pressed on the face as a phone: on the nose, mouth or eyes that hit is no phone and
+    does not clear the touch, in a still and in video; the same hit with the hand at the ear stays a call."""
+    for where in ("nose", "mouth", "eyes"):
+        hit = with_object(make_person(hand_at=where), "phone")
+        for fired in (_rules_fired(rules, [hit], still=True), _rules_fired(rules, object_runs([hit] * 30))):
+            assert "gesture.face_touch" in fired and "gesture.phone" not in fired, where
+    ear = _rules_fired(rules, [with_object(make_person(hand_at="ear"), "phone")], still=True)
+    assert "gesture.phone" in ear and "gesture.face_touch" not in ear
+
+
 def test_a_still_with_a_phone_in_hand_is_judged_on_its_one_run(rules):
     """A still: the detector runs on it, one run is the whole vote."""
     lap = make_person(hand_at="lap", neck_flexion_deg=30)
