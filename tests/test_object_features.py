@@ -65,6 +65,17 @@ def test_a_phone_held_up_in_front_of_the_chest_is_phone_use(rules):
     assert "gesture.phone" in _rules_fired(rules, object_runs([with_object(up, "phone")] * 30))
 
 
+def test_a_phone_like_hit_held_at_the_chest_with_the_eyes_ahead_is_not_phone_use(rules):
+    """A presenter's clicker, half a shoulder width below the chin, head level and eyes on the audience, read as a
+    phone in every run: not phone use; the same hit held up to where the eyes look at it is."""
+    def fired(below_chin):
+        held = with_object(make_person(hand_at="chin", hand_dist=below_chin), "phone")
+        return "gesture.phone" in _rules_fired(rules, object_runs([held] * 30))
+
+    assert not fired(0.5)
+    assert fired(0.2)
+
+
 def test_a_phone_at_the_ear_is_a_call_not_a_face_touch(rules):
     """A hand at the ear holding a phone: gesture.phone, and no face touch."""
     ear = make_person(hand_at="ear")
