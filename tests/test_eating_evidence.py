@@ -87,21 +87,23 @@ def _gripping(person):
     return dataclasses.replace(person, pose_xyz=pose)
 
 
-def test_a_drink_held_at_the_lips_is_eating_when_the_hand_model_loses_the_hand(rules):
+def test_a_hold_at_the_lips_is_eating_with_evidence_of_something_held_and_a_bare_hand_is_a_touch(rules):
     """Held at the lips for 3 s with only the pose's hand points (the hand model loses a hand gripping a cup):
-    eating, as the same hold seen by the hand model is. Not read, the hand's size against the face passes; read
-    and far larger than the face allows (a hand held in front, nearer the camera), it does not."""
-    def eating(hold):
+    eating. The same hold with the hand model seeing a bare hand: a face touch, not eating; with a cup seen at the
+    mouth by the detector: eating."""
+    def fired(hold, objects=False):
         people = [make_person(hand_at="lap")] * 10 + [hold] * 30
+        if objects:
+            people = object_runs(people)
         events, _, _ = analyze_track(_track(people), rules, baseline={})
-        return "gesture.eating" in {e.rule for e in events}
+        return {e.rule for e in events}
     lost = _gripping(make_person(hand_at="mouth", hand_model=False))
     table = compute_features(_track([lost]))
-    assert np.isnan(table["hand_face_size"][0]) and table["hand_mouth_dist"][0] < 0.05
-    assert eating(make_person(hand_at="mouth")) and eating(lost)
-    held = make_person(hand_at="mouth")
-    big = held.right_hand_xyz.copy()
-    big[:, :2] = big[8, :2] + 3.0 * (big[:, :2] - big[8, :2])  # three times larger about the fingertip on the lips
-    in_front = dataclasses.replace(held, right_hand_xyz=big)
-    assert compute_features(_track([in_front]))["hand_face_size"][0] > 0.68
-    assert not eating(in_front)
+    assert table["hand_face_lost"][0] == 1.0 and table["hand_mouth_dist"][0] < 0.05
+    bare = make_person(hand_at="mouth")
+    assert compute_features(_track([bare]))["hand_face_lost"][0] == 0.0
+    assert "gesture.eating" in fired(lost)
+    assert "gesture.eating" not in fired(bare) and "gesture.face_touch" in fired(bare)
+    assert "gesture.eating" in fired(with_object(bare, "drink", crop="mouth", score=0.7), objects=True)
+    nobody = compute_features(_track([make_person(hand_at=None)]))["hand_face_lost"][0]
+    assert np.isnan(nobody)

@@ -58,7 +58,7 @@ MESH_GAP_S = 2.0
 #: :func:`gate_face`): every hand-to-face distance and margin, the hand height against the chin, the hand's size
 #: against the face's. The fingertip-to-lips distance needs the mesh anyway.
 FACE_GATED = ("hand_face_dist", *(f"hand_{r}_dist" for r in REGIONS), "hand_mouth_margin", "hand_nose_margin",
-              "hand_ear_margin", "hand_eyes_margin", "hand_y_below_chin", "hand_face_size", "mouth_object")
+              "hand_ear_margin", "hand_eyes_margin", "hand_y_below_chin", "hand_face_size", "hand_face_lost", "mouth_object")
 
 TOUCH_FEATURES: Dict[str, tuple] = {  # one (unit, description) line a feature, the same table shape in every feature module: data, not logic
     "hand_face_dist": ("shoulder widths", "closest hand point to any face or hair point (beyond 0.75: a lower bound)"),
@@ -74,6 +74,8 @@ TOUCH_FEATURES: Dict[str, tuple] = {  # one (unit, description) line a feature, 
     "hand_face_size": ("face heights", "the wrist-to-middle-knuckle length of the hand nearest the face over the face height "
                        "(hand model only; NaN when it lost that hand): "
                        "0.3-0.55 for a hand at the face, larger for a hand held in front of it, nearer the camera"),
+    "hand_face_lost": ("0/1", "the hand model lost the hand nearest the face: only the pose's hand points are there, as "
+                       "round a cup or a glass at the lips (NaN: no hand seen)"),
     "call_sign": ("0/1", "a hand makes the mimed 'call' sign: thumb and little finger out, middle fingers curled (NaN: no hand seen)"),
     "face_mesh_seen": ("0/1", "the face mesh found the face in the picture on this frame (NaN: nobody seen)"),
 }
@@ -167,7 +169,7 @@ def touch_features(track: LandmarkTrack, pose: np.ndarray, scale: np.ndarray) ->
     out["call_sign"] = _call_sign(track)
     out["face_mesh_seen"] = np.where(np.isnan(scale), np.nan, (~np.isnan(face[:, 1, 0])).astype(float))
     out["fingertip_mouth_dist"] = _fingertip_mouth(track, face) / scale
-    out["hand_face_size"] = _nearest_hand_size(track, hands, targets, face)
+    out["hand_face_size"], out["hand_face_lost"] = _nearest_hand_size(track, hands, targets, face)
     # The chin is not a rival of the mouth: a hand at the lips is always near the chin too.
     for target, not_rivals in (("mouth", {"mouth", "chin"}), ("nose", {"nose"}), ("ear", {"ear", "cheek"}),
                                ("eyes", {"eyes"})):
@@ -230,17 +232,21 @@ def chew_cycles(mouth_open: np.ndarray, at_mouth: np.ndarray, t: np.ndarray, win
 
 
 def _nearest_hand_size(track: LandmarkTrack, hands: List[np.ndarray], targets: np.ndarray,
-                       face: np.ndarray) -> np.ndarray:
+                       face: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     """The hand-model size of the hand nearest the face (over the face height): the other hand, held toward the
-    camera, says nothing about whether this one touches."""
+    camera, says nothing about whether this one touches. And whether the hand model lost that hand (1: only the
+    pose's hand points are there; NaN: no hand)."""
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         dists = np.stack([g.min_dist_over(g.pairwise_sq_dist(h, targets)) for h in hands])  # (2, T)
         nearest = np.argmin(np.where(np.isnan(dists), np.inf, dists), axis=0)
-        sizes = np.stack([g.dist(h[:, 0], h[:, 9]) for h in (track.to_square(track.left_hand_xyz),
-                                                              track.to_square(track.right_hand_xyz))])
+        model = [track.to_square(track.left_hand_xyz), track.to_square(track.right_hand_xyz)]
+        sizes = np.stack([g.dist(h[:, 0], h[:, 9]) for h in model])
         size = np.take_along_axis(sizes, nearest[None], axis=0)[0]
-        return np.where(np.isnan(dists).all(axis=0), np.nan, size) / g.dist(face[:, 10], face[:, 152])
+        lost = np.take_along_axis(np.stack([np.isnan(h[:, 0, 0]) for h in model]), nearest[None], axis=0)[0]
+        no_hand = np.isnan(dists).all(axis=0)
+        return (np.where(no_hand, np.nan, size) / g.dist(face[:, 10], face[:, 152]),
+                np.where(no_hand, np.nan, lost.astype(float)))
 
 
 def _finger_extended(hand: np.ndarray, tip: int, pip: int) -> np.ndarray:
