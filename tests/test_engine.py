@@ -247,3 +247,56 @@ def test_a_time_share_counts_only_episodes_kept_after_min_duration():
     _, eng = run(rules, smile=[0.0] + [1.0] * 3 + [0.0] * 6 + [1.0] * 21 + [0.0] * 9)
     share = eng.time_share()["r"]
     assert share["active_s"] == pytest.approx(2.0) and share["judged_s"] == pytest.approx(3.9)
+
+
+def _touch_and_drink(regions: str = "[mouth]"):
+    """A touch rule (hand_face_dist below 0.1, from 0.3 s) that yields to a drink rule (a cup at the mouth, certain
+    after 0.5 s) while the hand is nearest one of ``regions``."""
+    from vision.judge.rules import parse_rules
+    return parse_rules(f"""\
+rules:
+  - id: touch
+    clause: c
+    message: {{zh: 中文, en: english}}
+    all:
+      - {{feature: hand_face_dist, below: 0.1}}
+    min_duration_s: 0.3
+    region_from: "hand_{{region}}_dist"
+    yields_to: {{rule: drink, regions: {regions}}}
+  - id: drink
+    clause: c
+    message: {{zh: 中文, en: english}}
+    all:
+      - {{feature: mouth_object_vote_2s, above: 0.5}}
+    min_duration_s: 0.5
+""", "test.yaml")
+
+
+def _hold(at: str, n: int = 40, drink_from: int = 15):
+    """The hand on the face region ``at`` for ``n`` rows; the drink rule's cup seen from row ``drink_from``."""
+    cols = {f"hand_{r}_dist": [0.5] * n for r in ("nose", "mouth", "eyes", "chin", "cheek", "forehead", "ear", "hair")}
+    cols[f"hand_{at}_dist"] = [0.02] * n
+    return dict(hand_face_dist=[0.02] * n, mouth_object_vote_2s=[0.0] * drink_from + [1.0] * (n - drink_from), **cols)
+
+
+def test_a_touch_at_the_mouth_gives_way_once_the_drink_is_certain_and_one_elsewhere_does_not():
+    """One drink, one event: the touch open at the mouth is dropped once the drink has lasted its minimum, and
+    does not come back while it lasts; a hand at the eyes meanwhile is a touch of its own. Fed a row at a time, the
+    same events."""
+    rules = _touch_and_drink()
+    events, _ = run(rules, **_hold("mouth"))
+    assert [e.rule for e in events] == ["drink"]
+    events, _ = run(rules, **_hold("eyes"))
+    assert sorted(e.rule for e in events) == ["drink", "touch"]
+    eng = Engine(rules, person=0, baseline={})
+    table = feature_table(**_hold("mouth"))
+    one_by_one = [ev for i in range(len(table)) for ev in eng.feed(table_slice(table, i, i + 1))] + eng.finish()
+    assert [e.rule for e in one_by_one] == ["drink"]
+
+
+def test_a_touch_that_ended_before_the_drink_was_certain_is_kept():
+    """The touch closed (hand away) before the drink lasted its minimum: it was a touch, and it stays."""
+    hold = _hold("mouth", n=40, drink_from=20)
+    hold["hand_face_dist"] = [0.02] * 10 + [0.5] * 30
+    events, _ = run(_touch_and_drink(), **hold)
+    assert sorted(e.rule for e in events) == ["drink", "touch"]

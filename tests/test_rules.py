@@ -154,3 +154,17 @@ def test_disabled_rules_are_parsed_but_not_enabled():
 def test_load_rules_on_a_missing_file_is_a_one_line_rules_error(tmp_path):
     with pytest.raises(RulesError, match="rules file not found"):
         load_rules(tmp_path / "nope.yaml")
+
+
+def test_yields_to_names_a_known_rule_and_face_regions():
+    """``yields_to`` is checked at load: the rule it names (with a suggestion), the regions, and region_from."""
+    base = RULES_YAML.replace("  - id: sit.slouch\n", "  - id: sit.slouch\n    region_from: 'hand_{region}_dist'\n"
+                              "    yields_to: {rule: sit.lean_bak, regions: [mouth]}\n")
+    msg = error_of(base)
+    assert "(sit.slouch).yields_to.rule" in msg and "did you mean 'sit.lean_back'" in msg
+    msg = error_of(base.replace("sit.lean_bak", "sit.lean_back").replace("[mouth]", "[mouht]"))
+    assert "yields_to.regions[0]" in msg and "did you mean 'mouth'" in msg
+    msg = error_of(base.replace("sit.lean_bak", "sit.lean_back").replace("    region_from: 'hand_{region}_dist'\n", ""))
+    assert "yields_to" in msg and "region_from" in msg
+    rule = next(r for r in parse(base.replace("sit.lean_bak", "sit.lean_back")).rules if r.id == "sit.slouch")
+    assert rule.yields_to == ("sit.lean_back", ("mouth",))

@@ -141,6 +141,10 @@ class Engine:
         #: seconds a rule gated on the posture (reads ``standing``) was not judged because it was unknown
         self.posture_unknown_s = {r.id: 0.0 for r in self.rules}
         self._posture_gated = ["standing" in r.condition.features() for r in self.rules]
+        index = {r.id: k for k, r in enumerate(self.rules)}
+        #: (yielding tracker, tracker given way to, region features): see :meth:`_give_way`
+        self._yields = [(k, index[r.yields_to[0]], [r.region_from.format(region=g) for g in r.yields_to[1]])
+                        for k, r in enumerate(self.rules) if r.yields_to and r.yields_to[0] in index]
         self._last_t: Optional[float] = None
         self._dt = 0.0
 
@@ -192,7 +196,25 @@ class Engine:
                 ev = tracker.update(t, frames[i], enter, stay, row)
                 if ev is not None:
                     out.append(ev)
+            if self._yields:
+                self._give_way(t, row)
         return out
+
+    def _give_way(self, t: float, row: ColumnRow) -> None:
+        """Drop the open episode of a rule that ``yields_to`` another whose episode is certain (open for its
+        ``min_duration_s``) while the hand is nearest one of the given regions: a drink at the lips is one eating
+        event, not a face touch as well. Per frame, so streaming and offline agree."""
+        for k, other, features in self._yields:
+            mine, theirs = self.trackers[k], self.trackers[other]
+            if mine.open is None or theirs.open is None:
+                continue
+            if theirs.open.last_s - theirs.open.start_s < theirs.rule.min_duration_s - EPS_S:
+                continue
+            rule = mine.rule
+            dists = {f: row.get(f, np.nan) for f in (rule.region_from.format(region=g) for g in REGIONS)}
+            seen = {f: v for f, v in dists.items() if not np.isnan(v)}
+            if seen and min(seen, key=seen.get) in features:
+                mine.open = None
 
     def _span(self, rule_id: str, t: float, reason: Optional[str]) -> None:
         """Extend or close the rule's run of not-judged frames (``reason`` None: judged at ``t``)."""

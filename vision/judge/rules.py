@@ -22,6 +22,7 @@ import numpy as np
 import yaml
 
 from vision.features.smoothing import SmoothingConfig
+from vision.features.touch import REGIONS as FACE_REGION_NAMES
 from vision.judge.catalogue import (KINDS, SEVERITIES, DetectorEntry, Entry, RulesError, Ctx,  # noqa: F401 (re-exported)
                                     parse_detectors, parse_head)
 
@@ -115,6 +116,9 @@ class Rule(Entry):
     enabled: bool = True
     views: Tuple[str, ...] = VIEWS
     experimental: bool = False
+    #: ``(rule id, face regions)``: an open episode of this rule is dropped while that rule's episode is certain (open
+    #: for its ``min_duration_s``) and the hand is nearest one of the regions (``region_from``): one drink, one event
+    yields_to: Optional[Tuple[str, Tuple[str, ...]]] = None
 
     def masks(self, values, baseline, latches: Optional[Dict[int, bool]] = None):
         """(enter, stay) per row (:meth:`Group.masks`; ``latches``: the branch states carried between pieces)."""
@@ -190,7 +194,8 @@ TOP_KEYS = {"version", "calibration", "defaults", "rules", "detectors", "appeara
 CAL_KEYS = {"window_s", "clamp", "search_s", "stable_on", "still"}
 DEFAULT_KEYS = {"min_duration_s", "merge_gap_s", "severity"}
 RULE_KEYS = {"id", "kind", "clause", "severity", "message", "all", "any", "min_duration_s",
-             "merge_gap_s", "peak", "evidence", "region_from", "enabled", "note", "views", "experimental"}
+             "merge_gap_s", "peak", "evidence", "region_from", "enabled", "note", "views", "experimental",
+             "yields_to"}
 CMP_KEYS = {"feature", "above", "below", "exit", "relative", "missing"}
 
 
@@ -267,7 +272,28 @@ def _parse_rule(ctx: Ctx, i: int, obj, defaults: dict) -> Rule:
                                                                        else f"; one of {', '.join(VIEWS)}"))
     return Rule(head["id"], head["kind"], head["clause"], head["severity"], head["message_zh"], head["message_en"],
                 condition, min_d, gap, peak_feature, peak_mode, evidence, region_from, head["enabled"],
-                tuple(views), head["experimental"])
+                tuple(views), head["experimental"], _parse_yields(ctx, f"{where}.yields_to", obj, region_from))
+
+
+def _parse_yields(ctx: Ctx, where: str, obj: dict, region_from: Optional[str]):
+    """``yields_to: {rule: ID, regions: [mouth, ...]}`` (the rule id is checked once every rule is read)."""
+    spec = obj.get("yields_to")
+    if spec is None:
+        return None
+    ctx.keys(where, spec, {"rule", "regions"})
+    if not isinstance(spec.get("rule"), str):
+        ctx.fail(f"{where}.rule", "must name the rule given way to, e.g. 'gesture.eating'")
+    regions = spec.get("regions")
+    if not isinstance(regions, list) or not regions:
+        ctx.fail(f"{where}.regions", "must be a non-empty list of face regions, e.g. [mouth]")
+    if region_from is None:
+        ctx.fail(where, "needs 'region_from' on the rule: the regions are read through it")
+    for j, reg in enumerate(regions):
+        if reg not in FACE_REGION_NAMES:
+            hint = difflib.get_close_matches(str(reg), FACE_REGION_NAMES, n=1)
+            ctx.fail(f"{where}.regions[{j}]", f"unknown region {reg!r}" + (
+                f"; did you mean '{hint[0]}'?" if hint else f"; one of {', '.join(FACE_REGION_NAMES)}"))
+    return spec["rule"], tuple(regions)
 
 
 def parse_rules(text: str, path: str = "rules.yaml") -> RuleSet:
@@ -322,6 +348,11 @@ def parse_rules(text: str, path: str = "rules.yaml") -> RuleSet:
         if r.id in seen:
             ctx.fail(f"rules[{i}] ({r.id}).id", "duplicate id: each rule id appears once")
         seen.add(r.id)
+    for i, r in enumerate(rules):
+        if r.yields_to and r.yields_to[0] not in seen - {r.id}:
+            hint = difflib.get_close_matches(r.yields_to[0], sorted(seen - {r.id}), n=1)
+            ctx.fail(f"rules[{i}] ({r.id}).yields_to.rule", f"no other rule {r.yields_to[0]!r}" + (
+                f"; did you mean '{hint[0]}'?" if hint else ""))
     detectors = parse_detectors(ctx, doc.get("detectors") or [], defaults)
     for j, d in enumerate(detectors):
         if d.id in seen:
