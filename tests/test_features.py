@@ -218,6 +218,19 @@ def test_hand_margins_say_which_region_the_hand_touches():
     assert feats(hand_at="eyes")["hand_nose_margin"] < 0
 
 
+def test_the_face_centre_is_the_nose_mouth_or_eyes_and_the_chin_is_no_rival():
+    """hand_centre_dist/margin: a hand on the nose, mouth or eyes touches the middle of the face; at the cheek or ear
+    it does not (margin < 0); at the chin it is as far from the middle as the mouth is, not on it."""
+    for where in ("nose", "mouth", "eyes"):
+        f = feats(hand_at=where)
+        assert f["hand_centre_dist"] < 0.02 and f["hand_centre_margin"] > 0.02, where
+    for where in ("cheek", "ear"):
+        assert feats(hand_at=where)["hand_centre_margin"] < 0, where
+    chin = feats(hand_at="chin")
+    assert chin["hand_centre_dist"] == pytest.approx(chin["hand_mouth_dist"]) and chin["hand_centre_dist"] > 0.09
+    assert np.isnan(feats(hand_at=None)["hand_centre_dist"])
+
+
 def test_mouth_open_smile_and_mouth_width_from_the_mesh():
     neutral = feats()
     assert neutral["mouth_open"] == pytest.approx(0.0, abs=1e-3)
