@@ -256,3 +256,21 @@ def test_no_import_cycles_in_vision():
     for m in sorted(graph):
         if m not in state:
             visit(m, [m])
+
+
+def test_reanalysis_warns_when_the_cached_object_hits_were_made_one_way(tmp_path, rules):
+    """A run whose object pass looked at each crop one way (an older version) is re-judged with a warning naming
+    the fix, kept in run.json; a run made looking both ways, or with no object pass, gets none."""
+    run = syn.make_run(tmp_path / "run")
+    doc = read_run_json(run)
+    doc["models"]["files"]["objects"] = {"file": "coco.tflite", "sha256": "0" * 64}
+    write_run_json(run, doc)
+    res = reanalyze(str(run), rules)
+    assert len(res.warnings) == 1 and "one way" in res.warnings[0] and "backfill_objects.py" in res.warnings[0]
+    assert read_run_json(run)["reanalysis"]["warnings"] == res.warnings
+    doc["models"]["files"]["objects"]["both_ways"] = True
+    write_run_json(run, doc)
+    assert reanalyze(str(run), rules).warnings == []
+    del doc["models"]["files"]["objects"]
+    write_run_json(run, doc)
+    assert reanalyze(str(run), rules).warnings == []

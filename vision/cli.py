@@ -275,7 +275,8 @@ def cmd_evaluate(args) -> int:
                 fps = None if clip.get("kind") == "image" or Path(src).is_dir() else args.fps
                 analyze(str(src), str(out), rules, sample_fps=fps, progress=False, threads=args.threads)
             elif args.reanalyze and src in runs:
-                reanalyze(str(runs[src]), rules)
+                for w in reanalyze(str(runs[src]), rules).warnings:
+                    print(f"note: {clip['file']}: {w}", file=sys.stderr)
     if args.split == "each":
         splits = splits_of(doc)
     else:

@@ -38,6 +38,18 @@ def _previous_run(run_dir: str) -> Dict:
     return doc
 
 
+def _object_pass_notes(prev: Dict, run_dir: str) -> List[str]:
+    """A warning when the cached object hits were made another way than a fresh analysis makes them: looked at one
+    way only (before the detector looked at each crop both ways, ``vision.object_run.ObjectPass.meta``). The rules
+    then judge the phone, eating and face-touch evidence of the older pass, silently unlike a fresh run."""
+    entry = ((prev.get("models") or {}).get("files") or {}).get("objects")
+    if not entry or entry.get("both_ways") is True:
+        return []
+    return [f"the object hits in this cache were made looking at each crop one way (an older version); a fresh "
+            f"analysis looks both ways, so phone, eating and face-touch events may differ from one: redo the hits "
+            f"with `python scripts/backfill_objects.py {run_dir}`, then re-judge"]
+
+
 def reanalyze(run_dir: str, rules: RuleSet, out_dir: Optional[str] = None,
               options: Optional[PersonOptions] = None, overwrite: bool = False,
               subject: Optional[int] = None, judge: str = "trainee") -> RunResult:
@@ -81,7 +93,7 @@ def reanalyze(run_dir: str, rules: RuleSet, out_dir: Optional[str] = None,
     still = bool(meta.get("still"))
     total_s = float(track.timestamp_s[-1] - track.timestamp_s[0]) if len(track) else 0.0
     had = meta.get(FACE_HANDS)  # None: a single-person run's cache, its one person had them
-    warnings: List[str] = []
+    warnings: List[str] = _object_pass_notes(prev, run_dir)
     if had is not None and sid not in had:
         events, engine, judged = people_run.judge_pose_only(track, rules, still, options)
         fps = prev["input"].get("sample_fps")
@@ -124,7 +136,8 @@ def reanalyze(run_dir: str, rules: RuleSet, out_dir: Optional[str] = None,
         "time_share": engine.time_share(),
         "judged": people_run.merge_judged(judged, others),
         "counts": record.counts(events),
-        "reanalysis": {"from": str(Path(run_dir).resolve()), "frames": len(track), "total_s": round(elapsed, 4)},
+        "reanalysis": {"from": str(Path(run_dir).resolve()), "frames": len(track), "total_s": round(elapsed, 4),
+                       **({"warnings": warnings} if warnings else {})},
         "outputs": {k: None for k in prev["outputs"]},
     })
     write_run_json(out, prev)
