@@ -8,6 +8,7 @@ import pytest
 from builders import feature_table
 from conftest import one_rule
 from vision.judge.engine import Engine
+from vision.judge.rules import parse_rules
 from vision.features.table import FeatureTable
 
 NAN = np.nan
@@ -189,7 +190,6 @@ def test_not_judged_spans_are_merged_runs_of_frames_with_their_reason_in_any_chu
 
 
 def test_a_rule_out_of_its_camera_views_gets_camera_view_spans_and_nobody_there_is_not_seen():
-    from vision.judge.rules import parse_rules
     rules = parse_rules("rules:\n  - {id: r, kind: violation, clause: c, message: {zh: z, en: e}, views: [side],\n"
                         "     all: [{feature: smile, above: 0.5}]}\n", "t.yaml")
     # profile 0.9 = side (judged), 0.1 = front (camera view) while someone is there, then nobody (body_scale NaN)
@@ -249,25 +249,24 @@ def test_a_time_share_counts_only_episodes_kept_after_min_duration():
     assert share["active_s"] == pytest.approx(2.0) and share["judged_s"] == pytest.approx(3.9)
 
 
-def _touch_and_drink(regions: str = "[mouth]"):
+def _touch_and_drink():
     """A touch rule (hand_face_dist below 0.1, from 0.3 s) that yields to a drink rule (a cup at the mouth, certain
-    after 0.5 s) while the hand is nearest one of ``regions``."""
-    from vision.judge.rules import parse_rules
-    return parse_rules(f"""\
+    after 0.5 s) while the hand is nearest the mouth."""
+    return parse_rules("""\
 rules:
   - id: touch
     clause: c
-    message: {{zh: 中文, en: english}}
+    message: {zh: 中文, en: english}
     all:
-      - {{feature: hand_face_dist, below: 0.1}}
+      - {feature: hand_face_dist, below: 0.1}
     min_duration_s: 0.3
-    region_from: "hand_{{region}}_dist"
-    yields_to: {{rule: drink, regions: {regions}}}
+    region_from: "hand_{region}_dist"
+    yields_to: {rule: drink, regions: [mouth]}
   - id: drink
     clause: c
-    message: {{zh: 中文, en: english}}
+    message: {zh: 中文, en: english}
     all:
-      - {{feature: mouth_object_vote_2s, above: 0.5}}
+      - {feature: mouth_object_vote_2s, above: 0.5}
     min_duration_s: 0.5
 """, "test.yaml")
 
