@@ -107,3 +107,18 @@ def test_a_hold_at_the_lips_is_eating_with_evidence_of_something_held_and_a_bare
     assert "gesture.eating" in fired(with_object(bare, "drink", crop="mouth", score=0.7), objects=True)
     nobody = compute_features(_track([make_person(hand_at=None)]))["hand_face_lost"][0]
     assert np.isnan(nobody)
+
+
+def test_a_drink_is_one_eating_event_streamed_as_offline(rules):
+    """A drink at the lips (the hand model lost the hand round the cup) for 3 s: the touch that opens as the cup
+    arrives gives way once the eating is certain, so the log holds eating alone; pushed frame by frame, the same."""
+    from vision.judge.analyzer import PersonAnalyzer
+    drink = _gripping(make_person(hand_at="mouth", hand_model=False))
+    frames = make_frames([make_person(hand_at="lap")] * 10 + [drink] * 30 + [make_person(hand_at="lap")] * 10, FPS)
+    offline, _, _ = analyze_track(LandmarkTrack.from_frames(frames, 0, (640, 480)), rules, baseline={})
+    live = PersonAnalyzer(rules, 0, (640, 480), baseline={})
+    streamed = [e for f in frames for e in live.push(f)] + live.finish()
+    key = lambda e: (e.rule, e.start_frame, e.end_frame)  # noqa: E731
+    assert sorted(map(key, streamed)) == sorted(map(key, offline))
+    rules_fired = {e.rule for e in offline}
+    assert "gesture.eating" in rules_fired and "gesture.face_touch" not in rules_fired
