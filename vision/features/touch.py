@@ -54,13 +54,15 @@ CHEW_HZ = (0.5, 3.0)
 #: had a mesh frame within 2 s on 14 % of their invented-face frames (both: scripts/measure_head.py). A still photo
 #: has no before: its pose face is taken as it is.
 MESH_GAP_S = 2.0
-#: The features measured against the face that are not judged where the face is not evidenced (see
-#: :func:`gate_face`): every hand-to-face distance and margin, the hand height against the chin, the hand's size
-#: against the face's. The fingertip-to-lips distance needs the mesh anyway.
 #: The middle of the face: nose, mouth and eyes (``hand_centre_dist``; the chin is no rival of the mouth).
 CENTRE = ("nose", "mouth", "eyes")
+#: The features measured against the face that are not judged where the face is not evidenced (see
+#: :func:`gate_face`): every hand-to-face distance and margin, the hand height against the chin, the hand's size
+#: against the face's, whether the hand model lost the hand at the face. The fingertip-to-lips distance needs the
+#: mesh anyway.
 FACE_GATED = ("hand_face_dist", *(f"hand_{r}_dist" for r in REGIONS), "hand_mouth_margin", "hand_nose_margin",
-              "hand_ear_margin", "hand_eyes_margin", "hand_centre_dist", "hand_centre_margin", "hand_y_below_chin", "hand_face_size", "hand_face_lost", "mouth_object")
+              "hand_ear_margin", "hand_eyes_margin", "hand_centre_dist", "hand_centre_margin", "hand_y_below_chin",
+              "hand_face_size", "hand_face_lost", "mouth_object")
 
 TOUCH_FEATURES: Dict[str, tuple] = {  # one (unit, description) line a feature, the same table shape in every feature module: data, not logic
     "hand_face_dist": ("shoulder widths", "closest hand point to any face or hair point (beyond 0.75: a lower bound)"),
@@ -72,7 +74,7 @@ TOUCH_FEATURES: Dict[str, tuple] = {  # one (unit, description) line a feature, 
     "hand_eyes_margin": ("shoulder widths", "how much closer the hand is to the eyes than to any other face region"),
     "hand_centre_dist": ("shoulder widths", "closest hand point to the nose, mouth or eyes"),
     "hand_centre_margin": ("shoulder widths", "how much closer the hand is to the nose, mouth or eyes than to the cheek, "
-                           "ear, forehead or hair (> 0: the middle of the face is what it touches; the chin is no rival)"),
+                           "ear or forehead (> 0: the middle of the face is what it touches; the chin is no rival)"),
     "fingertip_mouth_dist": ("shoulder widths", "thumb or index fingertip to the lips (hand model only: NaN when it lost the hand)"),
     "hand_y_below_chin": ("shoulder widths", "highest visible hand below the chin (+) or above it (-)"),
     "hands_in_front": ("0/1", "a hand is between the shoulders horizontally, below the chin, above the hips (NaN: no hand seen)"),
@@ -182,9 +184,11 @@ def touch_features(track: LandmarkTrack, pose: np.ndarray, scale: np.ndarray) ->
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             out[f"hand_{target}_margin"] = np.nanmin(others, axis=0) - out[f"hand_{target}_dist"]
-        # The middle of the face, where a hand is a touch and the detector's "phone" is the hand itself.
-        out["hand_centre_dist"] = np.fmin.reduce([out[f"hand_{r}_dist"] for r in CENTRE])
-        rivals = np.stack([out[f"hand_{r}_dist"] for r in FACE_REGIONS if r not in CENTRE + ("chin",)])
+    # The middle of the face, where a hand is a touch and the detector's "phone" is the hand itself.
+    out["hand_centre_dist"] = np.fmin.reduce([out[f"hand_{r}_dist"] for r in CENTRE])
+    rivals = np.stack([out[f"hand_{r}_dist"] for r in FACE_REGIONS if r not in CENTRE + ("chin",)])
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
         out["hand_centre_margin"] = np.nanmin(rivals, axis=0) - out["hand_centre_dist"]
     return out
 

@@ -197,10 +197,10 @@ class Engine:
                 if ev is not None:
                     out.append(ev)
             if self._yields:
-                self._give_way(t, row)
+                self._give_way(row)
         return out
 
-    def _give_way(self, t: float, row: ColumnRow) -> None:
+    def _give_way(self, row: ColumnRow) -> None:
         """Drop the open episode of a rule that ``yields_to`` another whose episode is certain (open for its
         ``min_duration_s``) while the hand is nearest one of the given regions: a drink at the lips is one eating
         event, not a face touch as well. Per frame, so streaming and offline agree."""
