@@ -122,3 +122,20 @@ def test_a_drink_is_one_eating_event_streamed_as_offline(rules):
     assert sorted(map(key, streamed)) == sorted(map(key, offline))
     rules_fired = {e.rule for e in offline}
     assert "gesture.eating" in rules_fired and "gesture.face_touch" not in rules_fired
+
+
+def test_a_photo_of_a_drink_is_eating_and_a_bare_hand_at_the_lips_a_touch(rules):
+    """A still is one moment: a hand at the lips counts as held there (durations do not apply to a photo). With a cup
+    seen at the mouth, or the hand model losing the hand round it: eating, and the touch gives way; a bare hand the
+    hand model sees: a face touch, no eating."""
+    def fired(person):
+        events, _, _ = analyze_track(_track([person]), rules, still=True, baseline={})
+        return {e.rule for e in events}
+    cup = with_object(make_person(hand_at="mouth"), "drink", crop="mouth", score=0.7)
+    lost = _gripping(make_person(hand_at="mouth", hand_model=False))
+    for drink in (cup, lost):
+        assert "gesture.eating" in fired(drink) and "gesture.face_touch" not in fired(drink)
+    bare = fired(make_person(hand_at="mouth"))
+    assert "gesture.face_touch" in bare and "gesture.eating" not in bare
+    away = fired(with_object(make_person(hand_at="lap"), "drink", crop="right_hand", score=0.7))
+    assert "gesture.eating" not in away

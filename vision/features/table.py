@@ -54,7 +54,8 @@ TEMPORAL_FEATURES: Dict[str, tuple] = {  # one (unit, description) line a featur
     "hand_mouth_trips_10s": ("count", "hand arrivals at the mouth in the trailing 10 s"),
     "chew_cycles_3s": ("count", "lip openings at a chewing rate (0.5-3 Hz) in the trailing 3 s while no hand is at "
                        "the mouth (NaN: lips seen in under half the window)"),
-    "hand_mouth_time_3s": ("s", "time a hand was at the mouth in the trailing 3 s"),
+    "hand_mouth_time_3s": ("s", "time a hand was at the mouth in the trailing 3 s (a photo is one moment: 3 s at the "
+                           "mouth where the hand is there, as durations do not apply to a still)"),
     "hip_sway_2s": ("shoulder widths", "std of the hip centre across the image over the trailing 2 s"),
     "eye_open_1s": ("eye widths", "eye_open averaged over the trailing 1 s (a blink barely moves it; lowered eyes do)"),
     "standing": ("0/1", "the posture decision: the last standing_now seen in the trailing 5 s that another reading in "
@@ -156,7 +157,8 @@ def temporal_features(values: Dict[str, np.ndarray], t: np.ndarray, from_index: 
         "mouth_motion_2s": g.trailing_std(values["mouth_open"], t, 2.0, from_index),
         "hand_mouth_trips_10s": g.count_entries(on, t, 10.0)[from_index:],
         "chew_cycles_3s": chew_cycles(values["mouth_open"], at_mouth, t, 3.0, from_index),
-        "hand_mouth_time_3s": g.trailing_sum(on * dt, t, 3.0, from_index),
+        "hand_mouth_time_3s": (np.where(on, 3.0, 0.0)[from_index:] if still
+                               else g.trailing_sum(on * dt, t, 3.0, from_index)),
         "hip_sway_2s": g.trailing_std(values["hip_x"], t, 2.0, from_index) / values["body_scale"][from_index:],
         "eye_open_1s": g.trailing_mean(values["eye_open"], t, 1.0, from_index),
         "standing": g.trailing_last(confirmed(values["standing_now"], t, CONFIRM_S, still), t, POSTURE_HOLD_S,

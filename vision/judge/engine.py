@@ -202,13 +202,13 @@ class Engine:
 
     def _give_way(self, row: ColumnRow) -> None:
         """Drop the open episode of a rule that ``yields_to`` another whose episode is certain (open for its
-        ``min_duration_s``) while the hand is nearest one of the given regions: a drink at the lips is one eating
-        event, not a face touch as well. Per frame, so streaming and offline agree."""
+        ``min_duration_s``; on a still, at once) while the hand is nearest one of the given regions: a drink at the
+        lips is one eating event, not a face touch as well. Per frame, so streaming and offline agree."""
         for k, other, features in self._yields:
             mine, theirs = self.trackers[k], self.trackers[other]
             if mine.open is None or theirs.open is None:
                 continue
-            if theirs.open.last_s - theirs.open.start_s < theirs.rule.min_duration_s - EPS_S:
+            if not theirs.still and theirs.open.last_s - theirs.open.start_s < theirs.rule.min_duration_s - EPS_S:
                 continue
             rule = mine.rule
             dists = {f: row.get(f, np.nan) for f in (rule.region_from.format(region=g) for g in REGIONS)}
