@@ -1,9 +1,12 @@
 """Evidence gating: what is not in the picture is not judged (issue 7, failure class 1)."""
+import dataclasses
+
 import numpy as np
 import pytest
 
-from builders import make_person, make_track
+from builders import make_frames, make_person, make_track
 from conftest import REPO
+from vision.detect.landmarks import LandmarkTrack
 from vision.features.skeleton import EDGE_MARGIN, face_in_picture, pose_points, seen_track
 from vision.features.table import compute_features
 from vision.judge.analyzer import analyze_track
@@ -150,3 +153,28 @@ def test_a_thigh_pointing_up_past_120_deg_is_no_seat():
     table = compute_features(make_track([_side_legs(140.0), _side_legs(110.0)]))
     assert np.isnan(table["standing_now"][0]) and table["standing_now"][1] == 0.0
     assert table["thigh_incline_deg"][0] == pytest.approx(140.0, abs=1.0)
+
+
+def test_a_face_mesh_away_from_the_pose_face_does_not_vouch_for_it():
+    """The mesh counts as seeing the pose's face only where their noses agree (within MESH_POSE_APART): a mesh on
+    somebody else's face, half a shoulder width off, leaves the pose's face unevidenced, so after MESH_GAP_S of it a
+    hand there is not judged for a touch; the same mesh on the face is seen, and the touch is judged."""
+    from vision.features.touch import MESH_GAP_S, MESH_POSE_APART
+
+    on = make_person(hand_at="cheek")
+    off = dataclasses.replace(on, face_xyz=on.face_xyz + np.array([0.12, 0.0, 0.0], np.float32))
+    n = int((MESH_GAP_S + 1.0) * 10)
+
+    def run(person):
+        track = LandmarkTrack.from_frames(make_frames([person] * n, 10.0), 0, (640, 480))
+        table = compute_features(track)
+        events, _, _ = analyze_track(track, load_rules(REPO / "rules.yaml"), baseline={})
+        return table, {e.rule for e in events}
+
+    table, fired = run(on)
+    assert table["face_mesh_seen"][0] == 1.0 and "gesture.face_touch" in fired
+    table, fired = run(off)
+    apart = np.linalg.norm((off.face_xyz[1, :2] - on.pose_xyz[0, :2]) * [640 / 480, 1.0])
+    assert apart / np.nanmedian(table["body_scale"]) > MESH_POSE_APART
+    assert table["face_mesh_seen"][0] == 0.0 and np.isnan(table["hand_face_dist"][-1])
+    assert "gesture.face_touch" not in fired
