@@ -39,17 +39,19 @@ MIN_F1_CHECK = {
     # found by the head-down branch, one hair brushing called a call); test_objects.py checks it raises no false one
 }
 MIN_F1_TUNE = {
-    # 0.76 measured since a face the mesh has not seen for 2 s is not judged from the pose alone (features/touch.py
-    # MESH_GAP_S): the CCTV smoker's second touch is not judged (0.82 before; 0.91 before matching one to one)
-    "face-touch family": 0.75,
+    # 0.80 measured since the mesh must agree with the pose's face (features/touch.py MESH_POSE_APART: the
+    # arm-wrestling chimera's false touch gone; 0.76 before). A face the mesh has not seen for 2 s is not judged
+    # from the pose alone (MESH_GAP_S): the CCTV smoker's second touch is not judged (0.82 before that)
+    "face-touch family": 0.78,
     "bad posture (lean back, slouch)": 0.85,
     "sit.upright": 0.85,
     "sit.lean_back": 0.85,
     "sit.slouch": 0.8,
-    "gesture.face_touch": 0.8,
+    "gesture.face_touch": 0.85,  # 0.88 measured (0.82 before the mesh had to agree with the pose's face)
     "face.smile": 0.4,
     # 0.67 measured (the NTU drink found, the mukbang frames missed), and held at the lips it is found in every copy
-    # through another camera (scripts/rejudge_versions.py) since the unread hand size passes; no false one (below)
+    # through another camera (scripts/rejudge_versions.py): the hand model losing the hand round the cup is the
+    # evidence of something held; no false one (below)
     "gesture.eating": 0.6,
     "gesture.phone": 0.65,  # 0.67 measured (P 1.00, R 0.50) with the object evidence
     "face.attention": 0.8,
