@@ -2,6 +2,7 @@
 """Where the pose model puts the head when the real one is out of the picture: head height above the shoulders.
 
     python scripts/measure_head.py --runs RUNS [--nohead NOHEAD_RUNS --nohead-labels DIR/media/labels.yaml]
+        [--copies DIR ...]
 
 ``head_above``: the highest of the pose's seen face points (nose, eyes, ears, mouth) above the shoulders' midpoint,
 in shoulder widths (the features' body scale). Printed for the `split: tune` entries of RUNS, split by whether the
@@ -13,6 +14,10 @@ Then what the face gate (``features/touch.py`` ``MESH_GAP_S``) rests on: for mes
 face-touch episodes of tune videos, and for every invented face of the headless copies, the time since the face mesh
 last saw the face (the share within 2 s), and the face's height in pixels as the pose gives it (eyes to mouth, in
 face heights: ``skeleton.EYE_MOUTH_PER_SW`` and ``FACE_HEIGHT_PER_SW``), against the faces the mesh found.
+
+Last, what ``features/touch.py`` ``MESH_POSE_APART`` rests on: on every mesh frame of the tune entries (and of their
+copies through other cameras, ``--copies``: ``scripts/augment_eval.py --out`` folders), the distance between the
+mesh's nose and the pose's, in shoulder widths, and the entries whose median is past the bar.
 """
 from __future__ import annotations
 
@@ -29,7 +34,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 from tune_data import tune_subjects  # noqa: E402
 from vision.evaluate import FACE_TOUCH_FAMILY  # noqa: E402
 from vision.features import geometry as g  # noqa: E402
-from vision.features.touch import mesh_gap  # noqa: E402
+from vision.features.touch import MESH_POSE_APART, mesh_gap  # noqa: E402
 from vision.features.skeleton import (EYE_MOUTH_PER_SW, FACE_HEIGHT_PER_SW, L_EYE, L_SH, MOUTH_L, MOUTH_R,  # noqa: E402
                                       R_EYE, R_SH, body_scale, face_in_picture, pose_points)
 
@@ -62,6 +67,13 @@ def face_px(track) -> np.ndarray:
     return eye_mouth / EYE_MOUTH_PER_SW * FACE_HEIGHT_PER_SW * track.image_wh[1]
 
 
+def noses_apart(track) -> np.ndarray:
+    """Per row, the face mesh's nose to the pose's, in shoulder widths (NaN where either is not seen)."""
+    pose = pose_points(track)
+    with np.errstate(all="ignore"):
+        return g.dist(track.to_square(track.face_xyz)[:, 1], pose[:, 0]) / body_scale(track, pose)
+
+
 def tune_tracks(labels: Path, runs: str):
     """(labels entry, subject's track) of every tune entry with a complete run."""
     for run in tune_subjects(labels, runs):
@@ -84,6 +96,7 @@ def main() -> int:
     ap.add_argument("--labels", default=str(LABELS))
     ap.add_argument("--nohead")
     ap.add_argument("--nohead-labels")
+    ap.add_argument("--copies", nargs="*", default=[], help="augment_eval.py --out folders (DIR/runs, DIR/media)")
     args = ap.parse_args()
     with_mesh, without = [], []
     for _, track in tune_tracks(Path(args.labels), args.runs):
@@ -121,6 +134,22 @@ def main() -> int:
         px = px[~np.isnan(px)]
         print(f"invented faces (headless copies): n {gap.size}, a mesh frame within 2 s {100 * np.mean(gap <= 2.0):.0f} %,"
               f" under 40 px {100 * np.mean(px < 40):.0f} %, under 32 px {100 * np.mean(px < 32):.0f} %")
+    versions = [("original", Path(args.labels), args.runs)]
+    versions += [(Path(d).name, Path(d) / "media" / "labels.yaml", str(Path(d) / "runs")) for d in args.copies]
+    apart, past = [], []
+    for name, labels, runs in versions:
+        for clip, track in tune_tracks(labels, runs):
+            d = noses_apart(track)
+            d = d[~np.isnan(d)]
+            apart.append(d)
+            if d.size and np.median(d) > MESH_POSE_APART:
+                past.append(f"{name}: {clip['file']} (median {np.median(d):.2f}, {d.size} frames)")
+    d = np.concatenate(apart)
+    print(f"\nmesh nose to pose nose on mesh frames ({', '.join(v[0] for v in versions)}): n {d.size}, p50 "
+          f"{np.percentile(d, 50):.3f}, p95 {np.percentile(d, 95):.3f}, p99 {np.percentile(d, 99):.3f}, max "
+          f"{d.max():.2f} shoulder widths; entries with a median past MESH_POSE_APART ({MESH_POSE_APART}):")
+    for line in past:
+        print(f"  {line}")
     return 0
 
 

@@ -57,7 +57,8 @@ MESH_GAP_S = 2.0
 #: The mesh vouches for the pose's face only where the two agree: their noses at most this far apart (shoulder
 #: widths). On the tune split and its 4 copies the two noses are 0.06 apart at the median and 0.28 at the 99th
 #: percentile of 5525 mesh frames; a pose skeleton pieced together from two people (the arm-wrestling close-up: its
-#: face on a boy in the background, the mesh on another face) reads 0.45-0.47 at the median.
+#: face on a boy in the background, the mesh on another face) reads 0.45-0.47 at the median
+#: (``scripts/measure_head.py --runs RUNS --copies DIR ...``).
 MESH_POSE_APART = 0.3
 #: The middle of the face: nose, mouth and eyes (``hand_centre_dist``; the chin is no rival of the mouth).
 CENTRE = ("nose", "mouth", "eyes")
