@@ -249,25 +249,31 @@ def test_a_time_share_counts_only_episodes_kept_after_min_duration():
     assert share["active_s"] == pytest.approx(2.0) and share["judged_s"] == pytest.approx(3.9)
 
 
-def _touch_and_drink():
+def _touch_and_drink(yields: str = "{rule: drink, regions: [mouth]}"):
     """A touch rule (hand_face_dist below 0.1, from 0.3 s) that yields to a drink rule (a cup at the mouth, certain
-    after 0.5 s) while the hand is nearest the mouth."""
-    return parse_rules("""\
+    after 0.5 s) while the hand is nearest the mouth; a call rule (a phone vote) is there to be yielded to."""
+    return parse_rules(f"""\
 rules:
   - id: touch
     clause: c
-    message: {zh: 中文, en: english}
+    message: {{zh: 中文, en: english}}
     all:
-      - {feature: hand_face_dist, below: 0.1}
+      - {{feature: hand_face_dist, below: 0.1}}
     min_duration_s: 0.3
-    region_from: "hand_{region}_dist"
-    yields_to: {rule: drink, regions: [mouth]}
+    region_from: "hand_{{region}}_dist"
+    yields_to: {yields}
   - id: drink
     clause: c
-    message: {zh: 中文, en: english}
+    message: {{zh: 中文, en: english}}
     all:
-      - {feature: mouth_object_vote_2s, above: 0.5}
+      - {{feature: mouth_object_vote_2s, above: 0.5}}
     min_duration_s: 0.5
+  - id: call
+    clause: c
+    message: {{zh: 中文, en: english}}
+    all:
+      - {{feature: phone_vote_2s, above: 0.5}}
+    min_duration_s: 1.0
 """, "test.yaml")
 
 
@@ -275,7 +281,8 @@ def _hold(at: str, n: int = 40, drink_from: int = 15):
     """The hand on the face region ``at`` for ``n`` rows; the drink rule's cup seen from row ``drink_from``."""
     cols = {f"hand_{r}_dist": [0.5] * n for r in ("nose", "mouth", "eyes", "chin", "cheek", "forehead", "ear", "hair")}
     cols[f"hand_{at}_dist"] = [0.02] * n
-    return dict(hand_face_dist=[0.02] * n, mouth_object_vote_2s=[0.0] * drink_from + [1.0] * (n - drink_from), **cols)
+    return dict(hand_face_dist=[0.02] * n, mouth_object_vote_2s=[0.0] * drink_from + [1.0] * (n - drink_from),
+                phone_vote_2s=[0.0] * n, **cols)
 
 
 def test_a_touch_at_the_mouth_gives_way_once_the_drink_is_certain_and_one_elsewhere_does_not():
@@ -299,3 +306,21 @@ def test_a_touch_that_ended_before_the_drink_was_certain_is_kept():
     hold["hand_face_dist"] = [0.02] * 10 + [0.5] * 30
     events, _ = run(_touch_and_drink(), **hold)
     assert sorted(e.rule for e in events) == ["drink", "touch"]
+
+
+def test_a_touch_gives_way_to_each_rule_it_yields_to_at_that_rules_regions():
+    """``yields_to`` as a list: the touch at the ear gives way to the call once the call has lasted its 1 s, the
+    touch at the mouth to the drink; a touch at the ear does not give way to the drink, nor one at the eyes to
+    either."""
+    rules = _touch_and_drink("[{rule: drink, regions: [mouth]}, {rule: call, regions: [ear, cheek]}]")
+    phone = _hold("ear", drink_from=40)
+    phone["phone_vote_2s"] = [0.0] * 5 + [1.0] * 35
+    events, _ = run(rules, **phone)
+    assert [e.rule for e in events] == ["call"]
+    events, _ = run(rules, **_hold("mouth"))
+    assert [e.rule for e in events] == ["drink"]
+    events, _ = run(rules, **_hold("ear"))  # the cup at the mouth, the hand at the ear
+    assert sorted(e.rule for e in events) == ["drink", "touch"]
+    phone_eyes = {**_hold("eyes", drink_from=40), "phone_vote_2s": phone["phone_vote_2s"]}
+    events, _ = run(rules, **phone_eyes)
+    assert sorted(e.rule for e in events) == ["call", "touch"]

@@ -167,4 +167,11 @@ def test_yields_to_names_a_known_rule_and_face_regions():
     msg = error_of(base.replace("sit.lean_bak", "sit.lean_back").replace("    region_from: 'hand_{region}_dist'\n", ""))
     assert "yields_to" in msg and "region_from" in msg
     rule = next(r for r in parse(base.replace("sit.lean_bak", "sit.lean_back")).rules if r.id == "sit.slouch")
-    assert rule.yields_to == ("sit.lean_back", ("mouth",))
+    assert rule.yields_to == (("sit.lean_back", ("mouth",)),)
+    two = base.replace("{rule: sit.lean_bak, regions: [mouth]}",
+                       "[{rule: sit.lean_back, regions: [mouth]}, {rule: face.smlie, regions: [ear, cheek]}]")
+    msg = error_of(two)
+    assert "(sit.slouch).yields_to[1].rule" in msg and "did you mean 'face.smile'" in msg
+    rule = next(r for r in parse(two.replace("smlie", "smile")).rules if r.id == "sit.slouch")
+    assert rule.yields_to == (("sit.lean_back", ("mouth",)), ("face.smile", ("ear", "cheek")))
+    assert "yields_to[0]" in error_of(base.replace("{rule: sit.lean_bak, regions: [mouth]}", "[sit.lean_back]"))

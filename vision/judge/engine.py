@@ -143,8 +143,8 @@ class Engine:
         self._posture_gated = ["standing" in r.condition.features() for r in self.rules]
         index = {r.id: k for k, r in enumerate(self.rules)}
         #: (yielding tracker, tracker given way to, region features): see :meth:`_give_way`
-        self._yields = [(k, index[r.yields_to[0]], [r.region_from.format(region=g) for g in r.yields_to[1]])
-                        for k, r in enumerate(self.rules) if r.yields_to and r.yields_to[0] in index]
+        self._yields = [(k, index[other], [r.region_from.format(region=g) for g in regions])
+                        for k, r in enumerate(self.rules) for other, regions in r.yields_to if other in index]
         self._last_t: Optional[float] = None
         self._dt = 0.0
 

@@ -116,9 +116,10 @@ class Rule(Entry):
     enabled: bool = True
     views: Tuple[str, ...] = VIEWS
     experimental: bool = False
-    #: ``(rule id, face regions)``: an open episode of this rule is dropped while that rule's episode is certain (open
-    #: for its ``min_duration_s``) and the hand is nearest one of the regions (``region_from``): one drink, one event
-    yields_to: Optional[Tuple[str, Tuple[str, ...]]] = None
+    #: ``((rule id, face regions), ...)``: an open episode of this rule is dropped while one of those rules' episode is
+    #: certain (open for its ``min_duration_s``) and the hand is nearest one of its regions (``region_from``): one
+    #: drink, one event
+    yields_to: Tuple[Tuple[str, Tuple[str, ...]], ...] = ()
 
     def masks(self, values, baseline, latches: Optional[Dict[int, bool]] = None):
         """(enter, stay) per row (:meth:`Group.masks`; ``latches``: the branch states carried between pieces)."""
@@ -276,24 +277,32 @@ def _parse_rule(ctx: Ctx, i: int, obj, defaults: dict) -> Rule:
 
 
 def _parse_yields(ctx: Ctx, where: str, obj: dict, region_from: Optional[str]):
-    """``yields_to: {rule: ID, regions: [mouth, ...]}`` (the rule id is checked once every rule is read)."""
+    """``yields_to: {rule: ID, regions: [mouth, ...]}``, or a list of them (the rule ids are checked once every rule
+    is read)."""
     spec = obj.get("yields_to")
     if spec is None:
-        return None
-    ctx.keys(where, spec, {"rule", "regions"})
-    if not isinstance(spec.get("rule"), str):
-        ctx.fail(f"{where}.rule", "must name the rule given way to, e.g. 'gesture.eating'")
-    regions = spec.get("regions")
-    if not isinstance(regions, list) or not regions:
-        ctx.fail(f"{where}.regions", "must be a non-empty list of face regions, e.g. [mouth]")
+        return ()
     if region_from is None:
         ctx.fail(where, "needs 'region_from' on the rule: the regions are read through it")
-    for j, reg in enumerate(regions):
-        if reg not in FACE_REGION_NAMES:
-            hint = difflib.get_close_matches(str(reg), FACE_REGION_NAMES, n=1)
-            ctx.fail(f"{where}.regions[{j}]", f"unknown region {reg!r}" + (
-                f"; did you mean '{hint[0]}'?" if hint else f"; one of {', '.join(FACE_REGION_NAMES)}"))
-    return spec["rule"], tuple(regions)
+    specs = spec if isinstance(spec, list) else [spec]
+    out = []
+    for n, one in enumerate(specs):
+        at = f"{where}[{n}]" if isinstance(spec, list) else where
+        if not isinstance(one, dict):
+            ctx.fail(at, "must be {rule: ID, regions: [...]}, e.g. {rule: gesture.eating, regions: [mouth]}")
+        ctx.keys(at, one, {"rule", "regions"})
+        if not isinstance(one.get("rule"), str):
+            ctx.fail(f"{at}.rule", "must name the rule given way to, e.g. 'gesture.eating'")
+        regions = one.get("regions")
+        if not isinstance(regions, list) or not regions:
+            ctx.fail(f"{at}.regions", "must be a non-empty list of face regions, e.g. [mouth]")
+        for j, reg in enumerate(regions):
+            if reg not in FACE_REGION_NAMES:
+                hint = difflib.get_close_matches(str(reg), FACE_REGION_NAMES, n=1)
+                ctx.fail(f"{at}.regions[{j}]", f"unknown region {reg!r}" + (
+                    f"; did you mean '{hint[0]}'?" if hint else f"; one of {', '.join(FACE_REGION_NAMES)}"))
+        out.append((one["rule"], tuple(regions)))
+    return tuple(out)
 
 
 def parse_rules(text: str, path: str = "rules.yaml") -> RuleSet:
@@ -349,10 +358,12 @@ def parse_rules(text: str, path: str = "rules.yaml") -> RuleSet:
             ctx.fail(f"rules[{i}] ({r.id}).id", "duplicate id: each rule id appears once")
         seen.add(r.id)
     for i, r in enumerate(rules):
-        if r.yields_to and r.yields_to[0] not in seen - {r.id}:
-            hint = difflib.get_close_matches(r.yields_to[0], sorted(seen - {r.id}), n=1)
-            ctx.fail(f"rules[{i}] ({r.id}).yields_to.rule", f"no other rule {r.yields_to[0]!r}" + (
-                f"; did you mean '{hint[0]}'?" if hint else ""))
+        for n, (other, _) in enumerate(r.yields_to):
+            if other not in seen - {r.id}:
+                hint = difflib.get_close_matches(other, sorted(seen - {r.id}), n=1)
+                at = f"yields_to[{n}]" if len(r.yields_to) > 1 else "yields_to"
+                ctx.fail(f"rules[{i}] ({r.id}).{at}.rule", f"no other rule {other!r}" + (
+                    f"; did you mean '{hint[0]}'?" if hint else ""))
     detectors = parse_detectors(ctx, doc.get("detectors") or [], defaults)
     for j, d in enumerate(detectors):
         if d.id in seen:
