@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """How the scores hold when the same footage is seen by another camera: mirrored, at half the resolution, darker.
 
-    python scripts/augment_eval.py --aug none|flip|half|dark|nohead --out DIR [--labels ../shared/media/labels.yaml]
+    python scripts/augment_eval.py --aug none|flip|half|dark|far|nohead --out DIR [--labels ../shared/media/labels.yaml]
         [--split all|tune|check] [--fps 10] [--threads 1] [--runs RUNS]
 
 Each labelled file is written again under ``DIR/media`` with one change to every picture (outside the repo:
@@ -13,6 +13,8 @@ the media never come into it), keeping every frame's time, so the labels hold un
   bias shows here);
 * ``half``: half the width and height (a farther or cheaper camera);
 * ``dark``: a dim room: the picture's levels times 0.45, plus sensor noise (sigma 4 grey levels), fixed seed;
+* ``far``: a wide or far camera: the picture shrunk to 0.4 of its width and height in the middle of a mid-grey
+  frame of the original size (people a fifth of their size in pixels: the CCTV-size people of issue 7);
 * ``nohead``: the top of every picture cut off below the subject's lowest face point over the whole file (its
   face mesh, else the pose's face points, in the runs of the originals: ``--runs RUNS``), plus 2 % of the height,
   so the face is never in the picture; the copied labels say ``face_visible: false``, and the hidden set's scorer
@@ -47,6 +49,8 @@ from vision.io.frames import FrameSource  # noqa: E402
 from vision.io.video_out import fps_fraction  # noqa: E402
 
 DARK_GAIN, DARK_NOISE = 0.45, 4.0
+#: far: the picture's scale and the grey around it.
+FAR_SCALE, FAR_GREY = 0.4, 128
 
 
 #: nohead: the cut's margin below the lowest face point, and the least share of the height that must be left.
@@ -71,7 +75,16 @@ def transform(name: str, top: float = 0.0) -> Callable[[np.ndarray], np.ndarray]
             noisy = im.astype(np.float32) * DARK_GAIN + rng.normal(0.0, DARK_NOISE, im.shape)
             return np.clip(noisy, 0, 255).astype(np.uint8)
         return dark
-    raise ValueError(f"unknown --aug {name!r}: none, flip, half, dark or nohead")
+    if name == "far":
+        def far(im: np.ndarray) -> np.ndarray:
+            h, w = im.shape[:2]
+            sw, sh = max(2, int(round(w * FAR_SCALE))), max(2, int(round(h * FAR_SCALE)))
+            out = np.full_like(im, FAR_GREY)
+            x, y = (w - sw) // 2, (h - sh) // 2
+            out[y:y + sh, x:x + sw] = cv2.resize(im, (sw, sh), interpolation=cv2.INTER_AREA)
+            return out
+        return far
+    raise ValueError(f"unknown --aug {name!r}: none, flip, half, dark, far or nohead")
 
 
 def face_bottom(runs: Path, labels_dir: Path, clip_file: str):
@@ -131,7 +144,7 @@ def write_video(src: Path, dst: Path, fn) -> int:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--aug", required=True, choices=("none", "flip", "half", "dark", "nohead"))
+    ap.add_argument("--aug", required=True, choices=("none", "flip", "half", "dark", "far", "nohead"))
     ap.add_argument("--runs", help="nohead: runs of the original files (vision evaluate --analyze), to find the face")
     ap.add_argument("--out", required=True)
     ap.add_argument("--labels", default=str(SHARED / "media" / "labels.yaml"))

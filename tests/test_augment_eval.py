@@ -28,7 +28,7 @@ def _clip(path: Path, n: int = 12, fps: float = 12.5) -> None:
             w.write(im)
 
 
-@pytest.mark.parametrize("aug", ["none", "flip", "half", "dark"])
+@pytest.mark.parametrize("aug", ["none", "flip", "half", "dark", "far"])
 def test_a_copy_keeps_each_frames_time_and_changes_the_picture_as_named(tmp_path, aug):
     mod = _script()
     src, dst = tmp_path / "a.mp4", tmp_path / "out" / "a.mp4"
@@ -45,6 +45,10 @@ def test_a_copy_keeps_each_frames_time_and_changes_the_picture_as_named(tmp_path
         assert copy[:, 32:].mean() > 150 and copy[:, :32].mean() < 50
     elif aug == "dark":
         assert copy[:, :32].mean() == pytest.approx(200 * 0.45, abs=6)
+    elif aug == "far":  # 0.4 of the size (26 x 19) in the middle of a grey frame of the same size
+        assert copy.shape[:2] == (48, 64)
+        assert np.abs(copy[:12] - 128).mean() < 3 and np.abs(copy[:, :16] - 128).mean() < 3
+        assert copy[16:30, 21:30].mean() > 150 and copy[16:30, 35:44].mean() < 50
     else:
         assert np.abs(copy - first).mean() < 3
 
