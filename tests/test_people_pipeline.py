@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 import pytest
 
-from builders import roleplay
+from people_builders import roleplay
 from synthetic_run import make_video
 from vision.cli import main
 from vision.detect.crops import crop_box

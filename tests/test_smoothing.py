@@ -64,7 +64,7 @@ def test_time_must_increase_and_params_are_checked():
 
 
 # --- landmarks: the rules.yaml block, the track and the live path -------------------------------------------
-from builders import jittered, make_frames, make_track, segments  # noqa: E402
+from builders import jittered, make_track, segments  # noqa: E402
 from vision.features.smoothing import LandmarkSmoother, SmoothingConfig, smooth_track  # noqa: E402
 from vision.features.table import compute_features  # noqa: E402
 

@@ -7,7 +7,8 @@ from typing import List
 
 import numpy as np
 import pytest
-from builders import (CUSTOMER_ID, IMAGE_WH, hands_out, make_person, reach_profile, two_people, walking_pair)
+from builders import IMAGE_WH, make_person
+from people_builders import CUSTOMER_ID, hands_out, reach_profile, two_people, walking_pair
 
 from vision.detect.landmarks import FrameLandmarks, LandmarkTrack
 from vision.features.pair import FULL_SIDE_SW, SIDE_DEG
