@@ -14,7 +14,7 @@ the media never come into it), keeping every frame's time, so the labels hold un
 * ``half``: half the width and height (a farther or cheaper camera);
 * ``dark``: a dim room: the picture's levels times 0.45, plus sensor noise (sigma 4 grey levels), fixed seed;
 * ``far``: a wide or far camera: the picture shrunk to 0.4 of its width and height in the middle of a mid-grey
-  frame of the original size (people a fifth of their size in pixels: the CCTV-size people of issue 7);
+  frame of the original size (people 0.4 of their size in pixels: the CCTV-size people of issue 7);
 * ``nohead``: the top of every picture cut off below the subject's lowest face point over the whole file (its
   face mesh, else the pose's face points, in the runs of the originals: ``--runs RUNS``), plus 2 % of the height,
   so the face is never in the picture; the copied labels say ``face_visible: false``, and the hidden set's scorer
