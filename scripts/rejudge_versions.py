@@ -9,8 +9,9 @@ RUNS holds analysed runs of ``../shared/media`` (``vision evaluate --analyze``);
 folder, judged again from its landmark cache with ``--rules`` (``vision evaluate --reanalyze``: no model runs, a
 few seconds a version), and scored with the hidden set's scorer on the entries of ``--split``. One line a version
 and family, then the sum over the versions: a change that moves the sum only on one version is noise (a re-encode
-alone moves one episode), one that adds false events across versions is a cost. The scratch copies are removed;
-the runs given are never written.
+alone moves one episode), one that adds false events across versions is a cost. A version some of whose runs
+re-judge with a warning (object hits cached by an older detector pass: judged unlike a fresh analysis) says so
+above its lines, naming the fix. The scratch copies are removed; the runs given are never written.
 
 Only ``tune`` is for choosing: ``--split check`` measures a choice already made.
 """
@@ -21,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Optional
 
 import yaml
 
@@ -28,13 +30,24 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 
 
-def judge(labels: Path, runs: Path, rules: str, split: str, scratch: Path) -> dict:
-    """The scorer's families on ``split`` for ``runs`` judged again with ``rules`` (in a copy under ``scratch``)."""
+def judge(labels: Path, runs: Path, rules: str, split: str, scratch: Path, notes: Optional[list] = None) -> dict:
+    """The scorer's families on ``split`` for ``runs`` judged again with ``rules`` (in a copy under ``scratch``);
+    ``notes`` gets ``(run folder name, warning)`` for every run the re-judging warned about (``run.json``
+    ``reanalysis.warnings``: e.g. object hits cached by an older detector pass, judged unlike a fresh analysis)."""
     copy = scratch / "runs"
     shutil.rmtree(copy, ignore_errors=True)
     shutil.copytree(runs, copy)
-    subprocess.run([sys.executable, "-m", "vision", "evaluate", "--labels", str(labels), "--runs", str(copy),
-                    "--reanalyze", "--rules", rules], cwd=str(REPO), check=True, stdout=subprocess.DEVNULL)
+    done = subprocess.run([sys.executable, "-m", "vision", "evaluate", "--labels", str(labels), "--runs", str(copy),
+                           "--reanalyze", "--rules", rules], cwd=str(REPO), stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True)
+    # evaluate's per-run "note:" lines are summed up by the caller (``notes``); anything else it says is shown
+    sys.stderr.write("".join(ln for ln in done.stderr.splitlines(keepends=True) if not ln.startswith("note:")))
+    done.check_returncode()
+    if notes is not None:
+        for doc_path in sorted(copy.glob("**/run.json")):
+            doc = json.loads(doc_path.read_text(encoding="utf-8"))
+            notes += [(doc_path.parent.name, w.replace(str(copy.resolve()), str(runs)).replace(str(copy), str(runs)))
+                      for w in (doc.get("reanalysis") or {}).get("warnings") or []]  # the fix names the given runs
     doc = yaml.safe_load(labels.read_text(encoding="utf-8"))
     part = scratch / "labels.yaml"
     part.write_text(yaml.safe_dump({**doc, "clips": [c for c in doc["clips"] if c.get("split") == split]},
@@ -68,7 +81,11 @@ def main() -> int:
     print(f"rules {args.rules}, split {args.split}")
     with tempfile.TemporaryDirectory() as tmp:
         for name, labels, runs in versions:
-            scores = judge(labels.resolve(), runs.resolve(), args.rules, args.split, Path(tmp))
+            notes: list = []
+            scores = judge(labels.resolve(), runs.resolve(), args.rules, args.split, Path(tmp), notes)
+            if notes:  # stale caches are judged unlike a fresh analysis: say so before the figures
+                print(f"warning: {name}: {len(notes)} run(s) re-judged with a warning, e.g. {notes[0][0]}: "
+                      f"{notes[0][1]}")
             for fam in families:
                 s = scores.get(fam, {"tp": 0, "fp": 0, "fn": 0})
                 print(line(name, fam, s))

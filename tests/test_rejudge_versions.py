@@ -30,3 +30,24 @@ def test_a_rule_switched_off_loses_its_hits_and_the_given_runs_are_untouched(med
     assert off["posture_bad"] == repo["posture_bad"]  # nothing else moved
     assert {p: p.read_bytes() for p in Path(media_runs).glob("*/events.jsonl")} == before
     assert "P 0.50 R 0.25" in mod.line("x", "phone", {"tp": 1, "fp": 1, "fn": 3})
+
+
+def test_a_run_whose_object_hits_are_stale_is_named_in_the_notes(media_runs, tmp_path):
+    """A copy made before the detector looked both ways is re-judged unlike a fresh analysis: the run is named
+    with the fix, and a run made with the current pass is not."""
+    import json
+    import shutil
+
+    mod = _script()
+    name = "phone__suzie_closeup_landline_phone_call.mp4"
+    runs = tmp_path / "runs"
+    for run in (name, "face_touch__hagrid_call_gesture_man_hand_at_ear.jpg"):
+        shutil.copytree(Path(media_runs) / run, runs / run)
+    doc_path = runs / name / "run.json"
+    doc = json.loads(doc_path.read_text(encoding="utf-8"))
+    assert doc["models"]["files"]["objects"].pop("both_ways") is True  # a fresh run says so
+    doc_path.write_text(json.dumps(doc), encoding="utf-8")
+    notes = []
+    mod.judge(MEDIA / "labels.yaml", runs, str(REPO / "rules.yaml"), "tune", tmp_path / "a", notes)
+    assert [run for run, _ in notes] == [name]
+    assert "one way" in notes[0][1] and f"backfill_objects.py {runs / name}" in notes[0][1]  # the fix: the given run
