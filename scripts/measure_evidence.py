@@ -17,6 +17,8 @@ run is judged again from its landmark cache with ``rules.yaml``'s features, and 
   nearer than cheek, ear and forehead), with their best phone-like score (the mean of the crop as it is and
   mirrored), inside labelled phone use and outside it; and of the labelled phone frames the detector confirms
   (``phone_vote_2s`` above 0.5), how many touch the face and how many its middle.
+
+Every bar is read from ``--rules`` (the rules' own comparisons), so the figures follow the rules file as it is.
 """
 from __future__ import annotations
 
@@ -31,16 +33,28 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
 
-from measure_rule_thresholds import in_out, judged_tables  # noqa: E402
-from vision.judge.rules import load_rules  # noqa: E402
+from measure_rule_thresholds import comparisons, in_out, judged_tables  # noqa: E402
+from vision.judge.rules import Comparison, load_rules  # noqa: E402
 
 LABELS = REPO.parent / "shared" / "media" / "labels.yaml"
-CONTACT = 0.09  # gesture.face_touch's contact bar (shoulder widths)
+HELD = ("hand_mouth_time_3s", "hand_mouth_dist", "hand_mouth_margin")  # the branch's geometry, read from the rules
 
 
-def held_at_lips(v: dict) -> np.ndarray:
-    """The geometry of the eating rule's held-at-the-lips branch (its enter thresholds, as in rules.yaml)."""
-    return (v["hand_mouth_time_3s"] > 1.5) & (v["hand_mouth_dist"] < 0.08) & (v["hand_mouth_margin"] > 0.02)
+def held_at_lips(rules):
+    """``(geometry, {evidence feature: comparison})`` of ``gesture.eating``'s held-at-the-lips branch (the branch
+    holding ``hand_mouth_time_3s``): its comparisons on :data:`HELD`, and those nested under it (the hand lost, the
+    object vote), so the figures follow the rules file as it is."""
+    eating = next(r for r in rules.rules if r.id == "gesture.eating")
+    found = list(comparisons(eating.condition))
+    branch = next(where for where, c in found if c.feature == "hand_mouth_time_3s")
+    geometry = [c for where, c in found if where == branch and c.feature in HELD]
+    evidence = {c.feature: c for where, c in found if where.startswith(branch + ".")}
+    return geometry, evidence
+
+
+def entering(comps: list, v: dict) -> np.ndarray:
+    """Rows where every comparison's enter threshold holds."""
+    return np.logical_and.reduce([c.masks(v, {})[0] for c in comps])
 
 
 def main() -> int:
@@ -52,6 +66,13 @@ def main() -> int:
     args = ap.parse_args()
     warnings.simplefilter("ignore", RuntimeWarning)
     rules = load_rules(args.rules)
+    held_comps, evidence = held_at_lips(rules)
+    phone = next(r for r in rules.rules if r.id == "gesture.phone")
+    vote = next(c for _, c in comparisons(phone.condition) if c.feature == "phone_vote_2s")  # the first branch's
+    touch = next(r for r in rules.rules if r.id == "gesture.face_touch")
+    contact = next(c.enter for _, c in comparisons(touch.condition) if c.feature == "hand_face_dist")  # its bar
+    centre_comps = [Comparison("hand_centre_dist", "below", contact, contact), Comparison("hand_centre_margin",
+                                                                                        "above", 0.0, 0.0)]
     versions = [("original", Path(args.labels), args.runs)]
     versions += [(Path(d).name, Path(d) / "media" / "labels.yaml", str(Path(d) / "runs")) for d in args.copies]
     centre_in, centre_out, confirmed, middle = [], [], [0, 0, 0], {}
@@ -59,22 +80,24 @@ def main() -> int:
           "food at the mouth")
     for name, labels, runs in versions:
         for clip, t, v, _ in judged_tables(Path(labels), runs, rules):
-            held = held_at_lips(v)
+            held = entering(held_comps, v)
             inside, outside = in_out(clip, "gesture.eating", t)
             if held.any():
-                lost, obj = v["hand_face_lost"] > 0.5, v["mouth_object_vote_2s"] > 0.15
+                lost = entering([evidence["hand_face_lost"]], v)
+                obj = entering([evidence["mouth_object_vote_2s"]], v)
                 for side, m in (("inside", held & inside), ("outside", held & outside)):
                     if m.any():
                         print(f"  {name:9s} {side:7s} {clip['file'][:60]:60s} held {m.sum():3d}  hand lost "
-                              f"{(m & lost).sum():3d}  object {(m & obj).sum():3d}  either {(m & (lost | obj)).sum():3d}")
-            centre = (v["hand_centre_dist"] < CONTACT) & (v["hand_centre_margin"] > 0)
+                              f"{(m & lost).sum():3d}  object {(m & obj).sum():3d}  "
+                              f"either {(m & (lost | obj)).sum():3d}")
+            centre = entering(centre_comps, v)
             p_in, p_out = in_out(clip, "gesture.phone", t)
             ran = ~np.isnan(v["phone_held"])
             centre_in += list(v["phone_held"][centre & ran & p_in])
             centre_out += [(s, name, clip["file"]) for s in v["phone_held"][centre & ran & p_out]]
-            conf = p_in & (v["phone_vote_2s"] > 0.5)
+            conf = p_in & entering([vote], v)
             confirmed[0] += int(conf.sum())
-            confirmed[1] += int((conf & (v["hand_face_dist"] < CONTACT)).sum())
+            confirmed[1] += int((conf & (v["hand_face_dist"] < contact)).sum())
             confirmed[2] += int((conf & centre).sum())
             if (conf & centre).any():
                 middle[(name, clip["file"])] = int((conf & centre).sum())
@@ -87,8 +110,8 @@ def main() -> int:
     for s, name, clip in sorted(centre_out, key=lambda x: -x[0])[:8]:
         if s >= 0.3:
             print(f"    {s:.2f}  {name:9s} {clip}")
-    print(f"  labelled phone frames the detector confirms (phone_vote_2s > 0.5): {confirmed[0]}, touching the face "
-          f"{confirmed[1]}, its middle {confirmed[2]}" + (f" ({middle})" if middle else ""))
+    print(f"  labelled phone frames the detector confirms (phone_vote_2s > {vote.enter}): {confirmed[0]}, touching "
+          f"the face {confirmed[1]}, its middle {confirmed[2]}" + (f" ({middle})" if middle else ""))
     return 0
 
 
