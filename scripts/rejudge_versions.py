@@ -10,8 +10,8 @@ folder, judged again from its landmark cache with ``--rules`` (``vision evaluate
 few seconds a version), and scored with the hidden set's scorer on the entries of ``--split``. One line a version
 and family, then the sum over the versions: a change that moves the sum only on one version is noise (a re-encode
 alone moves one episode), one that adds false events across versions is a cost. A version some of whose runs
-re-judge with a warning (object hits cached by an older detector pass: judged unlike a fresh analysis) says so
-above its lines, naming the fix. The scratch copies are removed; the runs given are never written.
+re-judge with a warning (landmarks or object hits cached by another detection version: judged unlike a fresh
+analysis) says so above its lines, naming the fix. The scratch copies are removed; the runs given are never written.
 
 Only ``tune`` is for choosing: ``--split check`` measures a choice already made.
 """
@@ -33,7 +33,7 @@ SHARED = REPO.parent / "shared"
 def judge(labels: Path, runs: Path, rules: str, split: str, scratch: Path, notes: Optional[list] = None) -> dict:
     """The scorer's families on ``split`` for ``runs`` judged again with ``rules`` (in a copy under ``scratch``);
     ``notes`` gets ``(run folder name, warning)`` for every run the re-judging warned about (``run.json``
-    ``reanalysis.warnings``: e.g. object hits cached by an older detector pass, judged unlike a fresh analysis)."""
+    ``reanalysis.warnings``: e.g. object hits cached by an older object pass, judged unlike a fresh analysis)."""
     copy = scratch / "runs"
     shutil.rmtree(copy, ignore_errors=True)
     shutil.copytree(runs, copy)

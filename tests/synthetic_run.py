@@ -22,7 +22,7 @@ import numpy as np
 
 from vision.io.cache import LandmarkCacheWriter
 from vision.io.run_meta import read_run_json, write_run_json
-from vision.run_record import subject_pixels
+from vision.run_record import models_meta, subject_pixels
 from vision.io.events import Event, EventWriter
 from vision.detect.landmarks import N_FACE, FrameLandmarks, PersonLandmarks
 
@@ -170,7 +170,7 @@ def make_run(run_dir: Path, events: Optional[Sequence[Event]] = None, n_frames: 
         "schema_version": 2,
         "tool": {"name": "conduct-coach", "version": "test", "python": "3", "event_schema": 1},
         "status": "complete", "status_reason": None,
-        "models": {"backend": "holistic", "models_dir": None, "files": {}},
+        "models": models_meta({}),  # as a run writes it (the detection version of this code)
         "rules": {"path": "", "sha256": "0" * 64, "enabled": rules, "experimental": [],
                   "catalogue": {e.rule: {"kind": e.kind, "severity": e.severity, "clause": e.clause,
                                          "message_zh": e.message_zh, "message_en": e.message_en,

@@ -45,7 +45,8 @@ def test_a_run_whose_object_hits_are_stale_is_named_in_the_notes(media_runs, tmp
         shutil.copytree(Path(media_runs) / run, runs / run)
     doc_path = runs / name / "run.json"
     doc = json.loads(doc_path.read_text(encoding="utf-8"))
-    assert doc["models"]["files"]["objects"].pop("both_ways") is True  # a fresh run says so
+    objects = doc["models"]["files"]["objects"]
+    assert objects.pop("both_ways") is True and objects.pop("pass_version") == 2  # a fresh run says so
     doc_path.write_text(json.dumps(doc), encoding="utf-8")
     notes = []
     mod.judge(MEDIA / "labels.yaml", runs, str(REPO / "rules.yaml"), "tune", tmp_path / "a", notes)

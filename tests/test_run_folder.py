@@ -258,19 +258,48 @@ def test_no_import_cycles_in_vision():
             visit(m, [m])
 
 
-def test_reanalysis_warns_when_the_cached_object_hits_were_made_one_way(tmp_path, rules):
-    """A run whose object pass looked at each crop one way (an older version) is re-judged with a warning naming
-    the fix, kept in run.json; a run made looking both ways, or with no object pass, gets none."""
+def test_reanalysis_warns_when_the_cached_object_hits_were_made_by_another_pass(tmp_path, rules):
+    """A run whose object pass looked at each crop one way (an older version, recorded before passes had numbers)
+    is re-judged with a warning naming the fix, kept in run.json; a run made looking both ways (numbered or not),
+    or with no object pass, gets none."""
     run = syn.make_run(tmp_path / "run")
     doc = read_run_json(run)
     doc["models"]["files"]["objects"] = {"file": "coco.tflite", "sha256": "0" * 64}
     write_run_json(run, doc)
     res = reanalyze(str(run), rules)
-    assert len(res.warnings) == 1 and "one way" in res.warnings[0] and "backfill_objects.py" in res.warnings[0]
+    assert len(res.warnings) == 1 and "version 1 (looking at each crop one way)" in res.warnings[0]
+    assert f"backfill_objects.py {run}" in res.warnings[0]
     assert read_run_json(run)["reanalysis"]["warnings"] == res.warnings
     doc["models"]["files"]["objects"]["both_ways"] = True
     write_run_json(run, doc)
     assert reanalyze(str(run), rules).warnings == []
+    doc["models"]["files"]["objects"]["pass_version"] = 2
+    write_run_json(run, doc)
+    assert reanalyze(str(run), rules).warnings == []
+    doc["models"]["files"]["objects"]["pass_version"] = 3  # made by a newer pass than this code's
+    write_run_json(run, doc)
+    assert "version 3 (unknown to this code)" in reanalyze(str(run), rules).warnings[0]
     del doc["models"]["files"]["objects"]
     write_run_json(run, doc)
     assert reanalyze(str(run), rules).warnings == []
+
+
+def test_reanalysis_warns_when_the_landmarks_were_made_by_another_detection_version(tmp_path, rules, monkeypatch):
+    """Runs record the detection version that made their landmarks; once the code's moves on, re-judging the
+    older cache says every event may differ and gives the command that analyses the file again (its --fps kept)."""
+    import vision.reanalysis as reanalysis
+    from vision.detect.models import DETECTION_VERSION
+
+    run = syn.make_run(tmp_path / "run")
+    doc = read_run_json(run)
+    assert doc["models"]["detection_version"] == DETECTION_VERSION
+    assert reanalyze(str(run), rules).warnings == []
+    monkeypatch.setattr(reanalysis, "DETECTION_VERSION", DETECTION_VERSION + 1)
+    doc["input"]["sample_fps"] = 5.0
+    write_run_json(run, doc)
+    (warning,) = reanalyze(str(run), rules).warnings
+    assert f"detection version {DETECTION_VERSION}, this code's is {DETECTION_VERSION + 1}" in warning
+    assert f"analyze {doc['input']['path']} --out {run} --overwrite --fps 5`" in warning
+    del doc["models"]["detection_version"]  # a run from before versions were recorded: version 1 or older
+    write_run_json(run, doc)
+    assert "made by detection version 1," in reanalyze(str(run), rules).warnings[0]

@@ -25,6 +25,12 @@ from vision.features.skeleton import body_scale, pose_points
 #: Detector runs per second of video: a phone call or a drink lasts seconds, and the features vote over 2 s
 #: (about 4 runs); measured cost in scripts/bench.py.
 RATE_HZ = 2.0
+#: What the object pass (``vision.detect.objects`` and this module) makes of the same landmarks and frames, as
+#: :data:`vision.detect.models.DETECTION_VERSION` is for the landmarks: bump it with any change that moves an object
+#: hit, so a run judged again from older hits says so (``scripts/backfill_objects.py`` redoes them). run.json
+#: ``models.files.objects.pass_version``; one without it: 2 with ``both_ways``, else 1. Each version's way:
+PASS_VERSIONS = {1: "looking at each crop one way", 2: "looking at each crop as it is and mirrored, the mean of both"}
+PASS_VERSION = max(PASS_VERSIONS)
 
 
 def subject_scale_px(person: PersonLandmarks, image_wh: Tuple[int, int]) -> Optional[float]:
@@ -91,8 +97,9 @@ class ObjectPass:
             self._det.__exit__(*exc)
 
     def meta(self) -> Dict:
-        """run.json's ``models.files.objects``: the detector file, and that each crop was looked at both ways."""
-        return {**file_entry(self.model_path), "both_ways": True}
+        """run.json's ``models.files.objects``: the detector file, that each crop was looked at both ways, and the
+        pass's version (:data:`PASS_VERSION`)."""
+        return {**file_entry(self.model_path), "both_ways": True, "pass_version": PASS_VERSION}
 
     def _bucket(self, t: float) -> int:
         return math.floor(round(t * self.rate_hz, 6))  # rounded: 0.1 * 5 must land in bucket 0.5 s, not just below

@@ -13,6 +13,7 @@ from typing import Dict, List, Optional
 import numpy as np
 
 from vision import people_run, run_record as record
+from vision.detect.models import DETECTION_VERSION
 from vision.io.cache import copy_cache, load_meta, load_tracks, write_pixels
 from vision.io.events import EventWriter, read_events, write_csv
 from vision.io.frames import SourceInfo
@@ -20,6 +21,7 @@ from vision.io.run_folder import OUTPUT_ENTRIES, prepare_out_dir, used_entries
 from vision.io.run_meta import read_run_json, write_run_json
 from vision.judge.analyzer import PersonOptions, analyze_track
 from vision.judge.rules import RuleSet
+from vision.object_run import PASS_VERSION, PASS_VERSIONS
 from vision.pipeline import FACE_HANDS, SUBJECT, RunResult, _options_meta
 
 
@@ -38,16 +40,29 @@ def _previous_run(run_dir: str) -> Dict:
     return doc
 
 
-def _object_pass_notes(prev: Dict, run_dir: str) -> List[str]:
-    """A warning when the cached object hits were made another way than a fresh analysis makes them: looked at one
-    way only (before the detector looked at each crop both ways, ``vision.object_run.ObjectPass.meta``). The rules
-    then judge the phone, eating and face-touch evidence of the older pass, silently unlike a fresh run."""
-    entry = ((prev.get("models") or {}).get("files") or {}).get("objects")
-    if not entry or entry.get("both_ways") is True:
-        return []
-    return [f"the object hits in this cache were made looking at each crop one way (an older version); a fresh "
-            f"analysis looks both ways, so phone, eating and face-touch events may differ from one: redo the hits "
-            f"with `python scripts/backfill_objects.py {run_dir}`, then re-judge"]
+def _stale_cache_notes(prev: Dict, run_dir: str) -> List[str]:
+    """A warning for each part of the cache made another way than a fresh analysis makes it: the landmarks and tracks
+    (``models.detection_version``) or the object hits (``models.files.objects.pass_version``). The rules would then
+    judge the older evidence, silently unlike a fresh run."""
+    notes: List[str] = []
+    models = prev.get("models") or {}
+    was = models.get("detection_version", 1)
+    if was != DETECTION_VERSION:
+        fps = (prev.get("input") or {}).get("sample_fps")
+        notes.append(f"the landmarks and tracks in this cache were made by detection version {was}, this code's is "
+                     f"{DETECTION_VERSION}: every event may differ from a fresh analysis; analyse again with `python "
+                     f"-m vision analyze {(prev.get('input') or {}).get('path', 'INPUT')} --out {run_dir} --overwrite"
+                     + (f" --fps {fps:g}`" if fps else "`"))
+    entry = (models.get("files") or {}).get("objects")
+    if entry:
+        version = entry.get("pass_version", 2 if entry.get("both_ways") is True else 1)
+        if version != PASS_VERSION:
+            notes.append(f"the object hits in this cache were made by object pass version {version} "
+                         f"({PASS_VERSIONS.get(version, 'unknown to this code')}), this code's is {PASS_VERSION} "
+                         f"({PASS_VERSIONS[PASS_VERSION]}): phone, eating and face-touch events may differ from a "
+                         f"fresh analysis; redo the hits with `python scripts/backfill_objects.py {run_dir}`, then "
+                         f"re-judge")
+    return notes
 
 
 def reanalyze(run_dir: str, rules: RuleSet, out_dir: Optional[str] = None,
@@ -93,7 +108,7 @@ def reanalyze(run_dir: str, rules: RuleSet, out_dir: Optional[str] = None,
     still = bool(meta.get("still"))
     total_s = float(track.timestamp_s[-1] - track.timestamp_s[0]) if len(track) else 0.0
     had = meta.get(FACE_HANDS)  # None: a single-person run's cache, its one person had them
-    warnings: List[str] = _object_pass_notes(prev, run_dir)
+    warnings: List[str] = _stale_cache_notes(prev, run_dir)
     if had is not None and sid not in had:
         events, engine, judged = people_run.judge_pose_only(track, rules, still, options)
         fps = prev["input"].get("sample_fps")

@@ -37,6 +37,7 @@ from typing import Callable, Dict, List, Optional, Set, Tuple
 import numpy as np
 
 from vision.detect.landmarks import PERSON_ARRAYS, PersonLandmarks
+from vision.detect.models import DETECTION_VERSION
 from vision.io.run_meta import RunMetaError, read_run_json
 from vision.judge.rules import RuleSet
 
@@ -166,6 +167,10 @@ def _why_not(out: Path, doc: Dict, new_input: Dict, rules: RuleSet, backend: str
         return "the run there used other rules: started over"
     if (doc.get("models") or {}).get("backend", backend) != backend:
         return f"the run there used the {doc['models']['backend']} models, now {backend}: started over"
+    was = (doc.get("models") or {}).get("detection_version", 1)
+    if was != DETECTION_VERSION:
+        return f"the run there was detected by another version of this code (detection version {was}, now " \
+               f"{DETECTION_VERSION}): started over"
     if not (out / "landmarks" / "meta.json").is_file():
         return "no landmark cache to resume from: started over"
     if _several(out, doc):

@@ -16,6 +16,7 @@ import numpy as np
 
 from vision import __version__
 from vision.detect.landmarks import LandmarkTrack
+from vision.detect.models import DETECTION_VERSION
 from vision.features.face import FACE_FEATURES
 from vision.features.skeleton import pose_points, seen_track
 from vision.features.touch import TOUCH_FEATURES, face_region_points, hand_points
@@ -137,10 +138,11 @@ def counts(events: List[Event]) -> Dict[str, int]:
 def models_meta(names: Dict, extra_files: Optional[Dict] = None) -> Dict:
     """run.json's ``models``: the detector's own ``model_names`` (backend, models_dir, files), or an empty block;
     ``extra_files`` (role -> {file, sha256}) adds the models that ran beside it (``multipose``: the pose bundle
-    that found everyone in a multi-person run)."""
+    that found everyone in a multi-person run); ``detection_version``, what this code's detection makes of them."""
     names = dict(names or {})
     return {"backend": names.get("backend", "holistic"), "models_dir": names.get("models_dir"),
-            "files": {**dict(names.get("files") or {}), **dict(extra_files or {})}}
+            "files": {**dict(names.get("files") or {}), **dict(extra_files or {})},
+            "detection_version": DETECTION_VERSION}
 
 
 def input_meta(path: str, info: SourceInfo, start_s: float, end_s: Optional[float],

@@ -19,6 +19,11 @@ from typing import Dict, Optional, Sequence
 MODELS_ENV = "CONDUCT_COACH_MODELS"
 #: The folder shipped inside the package (a link to the repository's ``models/`` in a checkout).
 PACKAGED_MODELS = Path(__file__).resolve().parent.parent / "models"
+#: What the detection stage (``vision.detect`` but the object pass, and ``vision.track``) makes of the same frames
+#: with the same model files: bump it with any change that moves a landmark, a track or a subject choice, so a run
+#: judged again from an older landmark cache says it is stale (``vision.reanalysis``). run.json
+#: ``models.detection_version``; a run that records none was made by version 1 or older.
+DETECTION_VERSION = 1
 #: Pose files in order of preference when several are present: the most accurate wins.
 POSE_FILES = ("pose_landmarker_heavy.task", "pose_landmarker_full.task", "pose_landmarker_lite.task")
 
