@@ -10,7 +10,8 @@ with a low reporting floor (0.1) so that a score below the run's own 0.3 is stil
 
 * ``phone``: the best phone-like score of the hand and mouth crops, in runs inside labelled phone use against runs
   outside it (entries where the phone is labelled or listed absent; 0.5 s kept clear of each labelled boundary);
-* ``mouth``: the best cup, bottle, glass, utensil or food score of the mouth crop, inside and outside eating;
+* ``mouth``: the best cup, bottle, glass, utensil or food score of a box at the mouth (any crop; within the
+  feature ``mouth_object``'s reach of the pose's mouth, in runs where the mouth is seen), inside and outside eating;
 * ``hand``: the same objects in the hand crops, inside and outside eating;
 
 for the score as it is (``plain``), mirrored, their mean, and the higher of the two: the share of runs at or above
@@ -28,15 +29,18 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from tune_data import tune_args, tune_subjects  # noqa: E402
-from vision.detect.objects import (GROUP_OF, RAW_FLOOR, ObjectDetector, crop_boxes, default_model_path,  # noqa: E402
-                                   merge_crops)
+from vision.detect.objects import (CROP_NAMES, GROUP_OF, RAW_FLOOR, ObjectDetector, crop_boxes,  # noqa: E402
+                                   default_model_path, merge_crops)
+from vision.features.objects import AT_MOUTH_GAP  # noqa: E402
+from vision.features.skeleton import MOUTH_L, MOUTH_R  # noqa: E402
 from vision.io.cache import load_meta  # noqa: E402
 from vision.io.frames import FrameSource  # noqa: E402
 from vision.object_run import subject_scale_px  # noqa: E402
 
 EVIDENCE = {"phone": ("gesture.phone", ("phone",), ("left_hand", "right_hand", "mouth")),
-            "mouth": ("gesture.eating", ("drink", "utensil", "food"), ("mouth",)),
+            "mouth": ("gesture.eating", ("drink", "utensil", "food"), CROP_NAMES),  # boxes at the mouth only
             "hand": ("gesture.eating", ("drink", "utensil", "food"), ("left_hand", "right_hand"))}
+AT_MOUTH = ("mouth",)  # evidences counted only where the box is at the mouth, as the feature mouth_object does
 THRESHOLDS = (0.3, 0.4, 0.45, 0.5, 0.55, 0.6)
 CLEAR_S = 0.5
 
@@ -62,8 +66,22 @@ def side(t: float, ivs, still: bool) -> str | None:
     return "out"
 
 
-def best(hits, groups, crops) -> float:
-    return max([h.score for h in hits if GROUP_OF[h.label] in groups and h.crop in crops], default=0.0)
+def best(hits, groups, crops, near=None) -> float:
+    """The best score of ``groups`` in ``crops``; with ``near`` ``(x, y, reach)`` in pixels, of boxes within
+    ``reach`` of the point (``vision.features.objects``: a cup, glass or food at the mouth)."""
+    def close(box) -> bool:
+        x, y, reach = near
+        return bool(np.hypot(max(box[0] - x, x - box[2], 0.0), max(box[1] - y, y - box[3], 0.0)) <= reach)
+    return max([h.score for h in hits if GROUP_OF[h.label] in groups and h.crop in crops
+                and (near is None or close(h.box_xyxy))], default=0.0)
+
+
+def mouth_reach(person, wh, scale_px):
+    """``(x, y, reach)``: the pose's mouth in pixels and :data:`AT_MOUTH_GAP` shoulder widths; None if not seen."""
+    mouth = np.mean(person.pose_xyz[[MOUTH_L, MOUTH_R], :2].astype(float), axis=0) * np.asarray(wh, float)
+    if not np.isfinite(mouth).all() or not scale_px:
+        return None
+    return float(mouth[0]), float(mouth[1]), AT_MOUTH_GAP * scale_px
 
 
 def main() -> int:
@@ -84,7 +102,9 @@ def main() -> int:
                 if i is None:
                     continue
                 person = track.person_at(i)
-                crops = crop_boxes(person, wh, subject_scale_px(person, wh))
+                scale_px = subject_scale_px(person, wh)
+                crops = crop_boxes(person, wh, scale_px)
+                at_mouth = mouth_reach(person, wh, scale_px)
                 if not crops:
                     continue
                 calls = merge_crops(crops)
@@ -94,8 +114,15 @@ def main() -> int:
                 for ev, (_, groups, crop_names) in EVIDENCE.items():
                     ivs, assessed = where[ev]
                     s = side(t, ivs, still) if assessed else None
+                    if ev in AT_MOUTH:
+                        if at_mouth is None:
+                            continue  # the mouth not seen: no at-the-mouth evidence either way
+                        near = at_mouth
+                    else:
+                        near = None
                     if s is not None:
-                        rows[ev, s].append((best(plain, groups, crop_names), best(mirrored, groups, crop_names)))
+                        rows[ev, s].append((best(plain, groups, crop_names, near),
+                                            best(mirrored, groups, crop_names, near)))
     det.close()
     for ev in EVIDENCE:
         print(f"\n{ev}: detector runs inside {len(rows[ev, 'in'])}, outside {len(rows[ev, 'out'])}")
