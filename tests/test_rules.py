@@ -175,3 +175,5 @@ def test_yields_to_names_a_known_rule_and_face_regions():
     rule = next(r for r in parse(two.replace("smlie", "smile")).rules if r.id == "sit.slouch")
     assert rule.yields_to == (("sit.lean_back", ("mouth",)), ("face.smile", ("ear", "cheek")))
     assert "yields_to[0]" in error_of(base.replace("{rule: sit.lean_bak, regions: [mouth]}", "[sit.lean_back]"))
+    one = base.replace("{rule: sit.lean_bak, regions: [mouth]}", "[{rule: sit.lean_bak, regions: [mouth]}]")
+    assert "(sit.slouch).yields_to[0].rule" in error_of(one)  # a list of one is named as written, like its shape

@@ -361,7 +361,7 @@ def parse_rules(text: str, path: str = "rules.yaml") -> RuleSet:
         for n, (other, _) in enumerate(r.yields_to):
             if other not in seen - {r.id}:
                 hint = difflib.get_close_matches(other, sorted(seen - {r.id}), n=1)
-                at = f"yields_to[{n}]" if len(r.yields_to) > 1 else "yields_to"
+                at = f"yields_to[{n}]" if isinstance(raw[i].get("yields_to"), list) else "yields_to"  # as written
                 ctx.fail(f"rules[{i}] ({r.id}).{at}.rule", f"no other rule {other!r}" + (
                     f"; did you mean '{hint[0]}'?" if hint else ""))
     detectors = parse_detectors(ctx, doc.get("detectors") or [], defaults)
