@@ -199,6 +199,8 @@ def test_a_run_with_still_frames_resumes_to_the_uninterrupted_run(tmp_path, rule
         dict(json.loads((run / "landmarks" / "meta.json").read_text()), face_hands_of=[2])))), "--subject left"),
     (lambda doc, run: doc["options"].update(every_frame=True), "ran with --every-frame, now without it"),
     (lambda doc, run: doc["models"].update(detection_version=0), "detection version 0, now 1"),
+    (lambda doc, run: doc["models"]["files"].update(objects={"file": "coco.tflite", "sha256": "0" * 64}),
+     "object pass version 1, now 2"),
 ])
 def test_a_run_of_another_input_rules_or_people_choice_starts_over_saying_why(video, straight, tmp_path,
                                                                                       rules, edit, note):

@@ -33,6 +33,11 @@ PASS_VERSIONS = {1: "looking at each crop one way", 2: "looking at each crop as 
 PASS_VERSION = max(PASS_VERSIONS)
 
 
+def pass_version_of(entry: Dict) -> int:
+    """The object pass version of run.json's ``models.files.objects`` (runs from before versions: by ``both_ways``)."""
+    return int(entry.get("pass_version", 2 if entry.get("both_ways") is True else 1))
+
+
 def subject_scale_px(person: PersonLandmarks, image_wh: Tuple[int, int]) -> Optional[float]:
     """The person's body scale (one shoulder width) in pixels, as the features measure it; None if not seen."""
     track = LandmarkTrack.from_frames([FrameLandmarks(0, 0.0, [person])], person.person_id, image_wh)

@@ -21,7 +21,7 @@ from vision.io.run_folder import OUTPUT_ENTRIES, prepare_out_dir, used_entries
 from vision.io.run_meta import read_run_json, write_run_json
 from vision.judge.analyzer import PersonOptions, analyze_track
 from vision.judge.rules import RuleSet
-from vision.object_run import PASS_VERSION, PASS_VERSIONS
+from vision.object_run import PASS_VERSION, PASS_VERSIONS, pass_version_of
 from vision.pipeline import FACE_HANDS, SUBJECT, RunResult, _options_meta
 
 
@@ -55,7 +55,7 @@ def _stale_cache_notes(prev: Dict, run_dir: str) -> List[str]:
                      + (f" --fps {fps:g}`" if fps else "`"))
     entry = (models.get("files") or {}).get("objects")
     if entry:
-        version = entry.get("pass_version", 2 if entry.get("both_ways") is True else 1)
+        version = pass_version_of(entry)
         if version != PASS_VERSION:
             notes.append(f"the object hits in this cache were made by object pass version {version} "
                          f"({PASS_VERSIONS.get(version, 'unknown to this code')}), this code's is {PASS_VERSION} "

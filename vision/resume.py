@@ -40,6 +40,7 @@ from vision.detect.landmarks import PERSON_ARRAYS, PersonLandmarks
 from vision.detect.models import DETECTION_VERSION
 from vision.io.run_meta import RunMetaError, read_run_json
 from vision.judge.rules import RuleSet
+from vision.object_run import PASS_VERSION, pass_version_of
 
 #: run.json ``input`` keys that must be the same for a resume: the same recording, read the same way.
 SAME_INPUT = ("path", "kind", "fps", "frame_count", "width", "height", "start_s", "end_s", "sample_fps")
@@ -171,6 +172,10 @@ def _why_not(out: Path, doc: Dict, new_input: Dict, rules: RuleSet, backend: str
     if was != DETECTION_VERSION:
         return f"the run there was detected by another version of this code (detection version {was}, now " \
                f"{DETECTION_VERSION}): started over"
+    objects = ((doc.get("models") or {}).get("files") or {}).get("objects")
+    if objects and pass_version_of(objects) != PASS_VERSION:
+        return f"the run there looked for objects by another version of this code (object pass version " \
+               f"{pass_version_of(objects)}, now {PASS_VERSION}): started over"
     if not (out / "landmarks" / "meta.json").is_file():
         return "no landmark cache to resume from: started over"
     if _several(out, doc):
