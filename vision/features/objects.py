@@ -30,9 +30,9 @@ from vision.features.skeleton import MOUTH_L, MOUTH_R
 #: * cup, glass, utensil or food in a box at the mouth (any crop, within :data:`AT_MOUTH_GAP`: what ``mouth_object``
 #:   reads), 11 runs inside labelled eating and 347 outside: >= 0.4 holds 0 % and 3.5 %; >= 0.3, 9 % and 6 %. On the
 #:   tune copies through other cameras (re-encoded, half size, dim, far) 1 of 41 eating runs and 0.5-7.4 % of the
-#:   others reach 0.4. So the detector does not find the tune split's cup at the lips (inside, >= 0.3 holds 1 run of 11) and
-#:   the bar is set by the false hits alone: 0.4 keeps them under 5 % on the original. (Measured earlier anywhere in
-#:   the mouth crop, 36 % against 7.5 %: the inside ones were the meal tray below the face, not at the mouth.)
+#:   others reach 0.4. So the detector does not find the tune split's cup at the lips, and the bar is set by the
+#:   false hits alone: 0.4 keeps them under 5 % on the original. (Measured earlier anywhere in the mouth crop, 36 %
+#:   against 7.5 %: the inside ones were the meal tray below the face, not at the mouth.)
 #: * the same objects in a hand crop: >= 0.5 holds 45 % of the eating runs and 5.5 % of the others (one way: 55 % and
 #:   9 %); on the tune split the bare hands at the face drew one-way hits of at most 0.40 (a make-up brush, a
 #:   cigarette).
